@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class HealthlibConfig(AppConfig):
+    name = "healthlib"
+    verbose_name = _("Health library")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from healthlib import (
+            checks,  # noqa: F401  (registers the system checks)
+            notifications,
+            roles,
+        )
+
+        post_migrate.connect(roles.ensure_roles_after_migrate, sender=self)
+        notifications.connect()

@@ -1,0 +1,59 @@
+"""System checks for the HEALTHLIB settings dict (healthlib.E001 ...)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+from healthlib.conf import DEFAULTS
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs=None, **kwargs) -> list[Error]:
+    user = getattr(settings, "HEALTHLIB", {})
+    if not isinstance(user, dict):
+        return [Error("HEALTHLIB must be a dict.", id="healthlib.E001")]
+    errors: list[Error] = []
+    for key in sorted(set(user) - set(DEFAULTS)):
+        errors.append(
+            Error(
+                f"HEALTHLIB has an unknown key {key!r}.",
+                hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
+                id="healthlib.E002",
+            )
+        )
+    if "REQUIRED_APPROVALS" in user and not _positive_int(user["REQUIRED_APPROVALS"]):
+        errors.append(Error("HEALTHLIB['REQUIRED_APPROVALS'] must be an integer of at least 1.", id="healthlib.E003"))
+    if "REVIEW_INTERVAL_DAYS" in user and not (
+        _positive_int(user["REVIEW_INTERVAL_DAYS"]) and user["REVIEW_INTERVAL_DAYS"] <= 3650
+    ):
+        errors.append(
+            Error("HEALTHLIB['REVIEW_INTERVAL_DAYS'] must be an integer from 1 to 3650.", id="healthlib.E004")
+        )
+    if "DATE_FORMAT" in user and not (isinstance(user["DATE_FORMAT"], str) and user["DATE_FORMAT"]):
+        errors.append(
+            Error("HEALTHLIB['DATE_FORMAT'] must be a non-empty Django date format string.", id="healthlib.E005")
+        )
+    function = getattr(settings, "MARKDOWNX_MARKDOWNIFY_FUNCTION", None)
+    if "markdownx" in settings.INSTALLED_APPS and function != "healthlib.markup.render_markdown":
+        errors.append(
+            Error(
+                "django-markdownx previews must go through healthlib's sanitizing pipeline.",
+                hint="Set MARKDOWNX_MARKDOWNIFY_FUNCTION = 'healthlib.markup.render_markdown'.",
+                id="healthlib.E006",
+            )
+        )
+    for key in ("EDITOR_GROUP", "REVIEWER_GROUP"):
+        if key in user and not (isinstance(user[key], str) and user[key].strip()):
+            errors.append(Error(f"HEALTHLIB['{key}'] must be a non-empty group name.", id="healthlib.E007"))
+    if "READABILITY_TARGET_GRADE" in user and not (
+        isinstance(user["READABILITY_TARGET_GRADE"], (int, float)) and 1 <= user["READABILITY_TARGET_GRADE"] <= 20
+    ):
+        errors.append(
+            Error("HEALTHLIB['READABILITY_TARGET_GRADE'] must be a number from 1 to 20.", id="healthlib.E008")
+        )
+    return errors

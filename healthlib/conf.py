@@ -1,0 +1,53 @@
+"""The ``HEALTHLIB`` settings dict, merged with defaults on every read.
+
+Reading lazily (instead of copying values at import time) keeps
+``override_settings(HEALTHLIB=...)`` working in tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # How many distinct medical reviewers must approve the same content before it can be published.
+    "REQUIRED_APPROVALS": 1,
+    # Days between reviews of live content, unless an item sets its own interval.
+    "REVIEW_INTERVAL_DAYS": 365,
+    # Django date format for "Last reviewed on" (default MM/DD/YYYY).
+    "DATE_FORMAT": "m/d/Y",
+    # Show "Next review due" to readers.
+    "SHOW_NEXT_REVIEW_DUE": False,
+    # Name of the library, used in page titles, feeds and structured data.
+    "SITE_NAME": "Health library",
+    # Publisher name used in structured data.
+    "PUBLISHER": "Health library",
+    # Flesch-Kincaid grade that content should not exceed.
+    "READABILITY_TARGET_GRADE": 8.0,
+    # Largest markdown body accepted, in characters.
+    "MAX_BODY_CHARS": 200_000,
+    # Words per minute used for the reading-time estimate.
+    "READING_WORDS_PER_MINUTE": 200,
+    # Names of the groups that healthlib creates and fills with its permissions.
+    "EDITOR_GROUP": "Editors",
+    "REVIEWER_GROUP": "Medical reviewers",
+    # Sender of workflow emails; None means DEFAULT_FROM_EMAIL.
+    "EMAIL_FROM": None,
+}
+
+
+class HealthlibSettings:
+    """Attribute access to HEALTHLIB settings: ``conf.healthlib_settings.REQUIRED_APPROVALS``."""
+
+    def _user_settings(self) -> dict[str, Any]:
+        value = getattr(settings, "HEALTHLIB", {})
+        return value if isinstance(value, dict) else {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown healthlib setting {name!r}")
+        return self._user_settings().get(name, DEFAULTS[name])
+
+
+healthlib_settings = HealthlibSettings()

@@ -1,0 +1,57 @@
+"""Errors raised by the workflow. Each says, in words an editor understands, why nothing changed."""
+
+from django.core.exceptions import PermissionDenied
+
+
+class WorkflowError(Exception):
+    """Base class: a workflow action was refused and the database is unchanged."""
+
+    #: HTTP status a view should answer with when this error reaches it.
+    status_code = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TransitionNotAllowed(WorkflowError):
+    """The item is not in a state from which this action is possible."""
+
+    status_code = 409
+
+
+class NotPermitted(WorkflowError, PermissionDenied):
+    """The user lacks the permission this action needs."""
+
+    status_code = 403
+
+
+class ReviewerIsAuthor(NotPermitted):
+    """A reviewer tried to approve or reaffirm content they wrote or submitted."""
+
+
+class AlreadyReviewed(TransitionNotAllowed):
+    """The same reviewer tried to approve the same content twice."""
+
+
+class StaleVersion(WorkflowError):
+    """The action was based on a revision that is no longer the latest one."""
+
+    status_code = 409
+
+
+class ContentHashMismatch(WorkflowError):
+    """The content no longer matches what the reviewer approved."""
+
+    status_code = 409
+
+
+class InvalidContent(WorkflowError):
+    """The submitted content or comment is not acceptable (missing field, too long, ...)."""
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.errors = errors or {}

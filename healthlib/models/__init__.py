@@ -1,0 +1,33 @@
+from healthlib.models.append_only import AppendOnlyError
+from healthlib.models.audit import WorkflowEvent
+from healthlib.models.content import (
+    Article,
+    ArticleType,
+    ContentItem,
+    GlossaryTerm,
+    Kind,
+    ProtectedContentError,
+    State,
+    Topic,
+)
+from healthlib.models.profiles import ReviewerProfile
+from healthlib.models.reviews import Decision, Review
+from healthlib.models.revisions import Revision, content_hash
+
+__all__ = [
+    "AppendOnlyError",
+    "Article",
+    "ArticleType",
+    "ContentItem",
+    "Decision",
+    "GlossaryTerm",
+    "Kind",
+    "ProtectedContentError",
+    "Review",
+    "ReviewerProfile",
+    "Revision",
+    "State",
+    "Topic",
+    "WorkflowEvent",
+    "content_hash",
+]

@@ -1,0 +1,239 @@
+"""Articles, glossary terms and topics, and the workflow fields they share.
+
+Workflow state, review dates and the live copy of a revision are ``editable=False``:
+only :mod:`healthlib.workflow` changes them.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from healthlib.conf import healthlib_settings
+
+
+class ProtectedContentError(Exception):
+    """Reviewed or published content cannot be deleted; archive it instead."""
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In medical review")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    APPROVED = "approved", _("Approved")
+    PUBLISHED = "published", _("Published")
+    ARCHIVED = "archived", _("Archived")
+
+
+class Kind(models.TextChoices):
+    ARTICLE = "article", _("Article")
+    GLOSSARY_TERM = "glossary_term", _("Glossary term")
+
+
+class ArticleType(models.TextChoices):
+    OVERVIEW = "overview", _("Overview")
+    CONDITION = "condition", _("Condition")
+    TREATMENT = "treatment", _("Treatment")
+    TEST = "test", _("Test or procedure")
+    DRUG = "drug", _("Drug")
+    GUIDE = "guide", _("Patient guide")
+    POLICY = "policy", _("Policy page")
+
+
+class Topic(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("One or two plain sentences shown on the topic page.")
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("topic")
+        verbose_name_plural = _("topics")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContentItem(models.Model):
+    """What every reviewed item has: workflow state, revisions and review dates."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, editable=False)
+    state = models.CharField(
+        _("workflow state"), max_length=20, choices=State.choices, default=State.DRAFT, editable=False, db_index=True
+    )
+    title = models.CharField(
+        _("working title"), max_length=300, editable=False, help_text=_("Title of the latest revision (editors only).")
+    )
+    latest_revision = models.ForeignKey(
+        "healthlib.Revision", null=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    live_revision = models.ForeignKey(
+        "healthlib.Revision",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        help_text=_("The reviewed revision readers see. Empty while nothing is published."),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("responsible editor"),
+        help_text=_("Gets review-due reminders for this item."),
+    )
+    review_round = models.PositiveIntegerField(default=0, editable=False)
+    version = models.PositiveIntegerField(
+        default=0, editable=False, help_text=_("Goes up with every workflow action; used to refuse stale actions.")
+    )
+    review_interval_days = models.PositiveIntegerField(
+        _("review interval (days)"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("How often this item must be re-reviewed. Leave empty to use the library's default."),
+    )
+    first_published_at = models.DateTimeField(_("first published"), null=True, editable=False)
+    last_published_at = models.DateTimeField(_("last published"), null=True, editable=False)
+    last_reviewed_at = models.DateTimeField(_("last reviewed"), null=True, editable=False, db_index=True)
+    live_reviewers = models.JSONField(
+        default=list, editable=False, help_text=_("Name and credentials of who reviewed the live revision.")
+    )
+    next_review_due = models.DateField(_("next review due"), null=True, editable=False, db_index=True)
+    publish_at = models.DateTimeField(_("scheduled to publish at"), null=True, editable=False, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("content item")
+        verbose_name_plural = _("content items")
+        permissions = [
+            ("edit_content", _("Can write drafts, submit them for review and restore old revisions")),
+            ("review_content", _("Can approve, request changes to and reaffirm content as a medical reviewer")),
+            ("publish_content", _("Can publish approved content and archive content")),
+        ]
+        indexes = [models.Index(fields=["state", "next_review_due"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def delete(self, *args, **kwargs):
+        if self.pk and (
+            self.live_revision_id or self.first_published_at or self.revisions.filter(reviews__isnull=False).exists()
+        ):
+            raise ProtectedContentError(
+                _("“%(title)s” has been reviewed or published, so it cannot be deleted. Archive it instead.")
+                % {"title": self.title}
+            )
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_live(self) -> bool:
+        return self.live_revision_id is not None
+
+    @property
+    def effective_review_interval_days(self) -> int:
+        return self.review_interval_days or healthlib_settings.REVIEW_INTERVAL_DAYS
+
+    def compute_next_review_due(self, last_reviewed: datetime.datetime | None = None) -> datetime.date | None:
+        last_reviewed = last_reviewed or self.last_reviewed_at
+        if last_reviewed is None:
+            return None
+        return last_reviewed.date() + datetime.timedelta(days=self.effective_review_interval_days)
+
+    def specific(self) -> Article | GlossaryTerm:
+        """The Article or GlossaryTerm behind this item."""
+        if isinstance(self, (Article, GlossaryTerm)):
+            return self
+        return self.article if self.kind == Kind.ARTICLE else self.glossaryterm
+
+
+class Article(ContentItem):
+    slug = models.SlugField(_("slug"), max_length=200, unique=True, help_text=_("The article's web address."))
+    article_type = models.CharField(_("article type"), max_length=20, choices=ArticleType.choices)
+    topics = models.ManyToManyField(Topic, blank=True, related_name="articles", verbose_name=_("topics"))
+    # Reader-facing copy of the live revision, written only by the publish transition.
+    live_title = models.CharField(max_length=300, blank=True, editable=False)
+    live_summary = models.TextField(blank=True, editable=False)
+    live_body_html = models.TextField(blank=True, editable=False)
+    live_toc_html = models.TextField(blank=True, editable=False)
+    live_references = models.JSONField(default=list, editable=False)
+
+    class Meta:
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
+        ordering = ["title"]
+
+    def save(self, *args, **kwargs):
+        self.kind = Kind.ARTICLE
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("healthlib:article_detail", kwargs={"slug": self.slug})
+
+    def set_live_content(self, revision) -> None:
+        """Copy a revision into the reader-facing fields. Called only by the publish transition."""
+        from healthlib.markup import render_document
+
+        content = revision.content
+        document = render_document(content["body"])
+        self.live_title = content["title"]
+        self.live_summary = content["summary"]
+        self.live_body_html = document.html
+        self.live_toc_html = document.toc_html
+        self.live_references = content["references"]
+
+    def clear_live_content(self) -> None:
+        self.live_title = self.live_summary = self.live_body_html = self.live_toc_html = ""
+        self.live_references = []
+
+
+class GlossaryTerm(ContentItem):
+    slug = models.SlugField(_("slug"), max_length=200, unique=True, help_text=_("The term's web address."))
+    # Reader-facing copy of the live revision, written only by the publish transition.
+    live_term = models.CharField(max_length=200, blank=True, editable=False)
+    live_aliases = models.JSONField(default=list, editable=False)
+    live_pronunciation = models.CharField(max_length=200, blank=True, editable=False)
+    live_short_definition = models.TextField(blank=True, editable=False)
+    live_full_definition_html = models.TextField(blank=True, editable=False)
+    live_professional_definition_html = models.TextField(blank=True, editable=False)
+    live_related_slugs = models.JSONField(default=list, editable=False)
+
+    class Meta:
+        verbose_name = _("glossary term")
+        verbose_name_plural = _("glossary terms")
+        ordering = ["title"]
+
+    def save(self, *args, **kwargs):
+        self.kind = Kind.GLOSSARY_TERM
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("healthlib:term_detail", kwargs={"slug": self.slug})
+
+    def set_live_content(self, revision) -> None:
+        """Copy a revision into the reader-facing fields. Called only by the publish transition."""
+        from healthlib.markup import render_markdown
+
+        content = revision.content
+        self.live_term = content["term"]
+        self.live_aliases = content["aliases"]
+        self.live_pronunciation = content["pronunciation"]
+        self.live_short_definition = content["short_definition"]
+        self.live_full_definition_html = render_markdown(content["full_definition"])
+        self.live_professional_definition_html = render_markdown(content["professional_definition"])
+        self.live_related_slugs = content["related_terms"]
+
+    def clear_live_content(self) -> None:
+        self.live_term = self.live_pronunciation = self.live_short_definition = ""
+        self.live_full_definition_html = self.live_professional_definition_html = ""
+        self.live_aliases = []
+        self.live_related_slugs = []

@@ -1,0 +1,32 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ReviewerProfile(models.Model):
+    """What readers learn about a medical reviewer: name and credentials."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviewer_profile", verbose_name=_("user")
+    )
+    display_name = models.CharField(
+        _("display name"), max_length=200, help_text=_('Name as readers see it, e.g. "Maria Lopez".')
+    )
+    credentials = models.CharField(
+        _("credentials"), max_length=200, blank=True, help_text=_('Degrees and board certification, e.g. "MD".')
+    )
+    specialty = models.CharField(_("specialty"), max_length=200, blank=True, help_text=_('e.g. "Medical oncology".'))
+    bio_url = models.URLField(_("biography link"), blank=True)
+
+    class Meta:
+        verbose_name = _("reviewer profile")
+        verbose_name_plural = _("reviewer profiles")
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.byline
+
+    @property
+    def byline(self) -> str:
+        """'Maria Lopez, MD, medical oncology'."""
+        return ", ".join(part for part in (self.display_name, self.credentials, self.specialty) if part)

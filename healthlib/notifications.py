@@ -1,0 +1,86 @@
+"""Workflow emails, sent through Django's email machinery once the change has committed.
+
+Templates live in ``healthlib/email/<name>_subject.txt`` and ``<name>_body.txt``; a site
+overrides them like any other template. A failing mail server is logged and never undoes
+the transition (the signals that trigger these emails are sent after commit).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db.models import Q
+from django.template.loader import render_to_string
+
+from healthlib import signals
+from healthlib.conf import healthlib_settings
+
+logger = logging.getLogger(__name__)
+
+
+def reviewers_for(item, exclude: set[int]) -> list[str]:
+    """Emails of active medical reviewers (by permission) who may judge this revision."""
+    from django.contrib.auth.models import Permission
+
+    User = get_user_model()
+    perm = Permission.objects.get(content_type__app_label="healthlib", codename="review_content")
+    users = (
+        User.objects.filter(is_active=True)
+        .filter(Q(user_permissions=perm) | Q(groups__permissions=perm) | Q(is_superuser=True))
+        .exclude(email="")
+        .exclude(pk__in=exclude)
+        .distinct()
+    )
+    return sorted({user.email for user in users})
+
+
+def authors_for(item, revision) -> list[str]:
+    """Emails of the responsible editor and the revision's author."""
+    emails = set()
+    for user in (item.owner, revision.created_by if revision else None):
+        if user is not None and user.is_active and user.email:
+            emails.add(user.email)
+    return sorted(emails)
+
+
+def send(name: str, recipients: list[str], context: dict) -> int:
+    """Render and send one notification; log and swallow mail-server failures."""
+    if not recipients:
+        return 0
+    subject = " ".join(render_to_string(f"healthlib/email/{name}_subject.txt", context).split())
+    body = render_to_string(f"healthlib/email/{name}_body.txt", context)
+    try:
+        return send_mail(subject, body, healthlib_settings.EMAIL_FROM, recipients)
+    except Exception:
+        logger.exception("healthlib could not send the %r email to %s", name, recipients)
+        return 0
+
+
+def on_submitted(sender, item, revision, user, event, **kwargs):
+    from healthlib.workflow import contributors
+
+    context = {"item": item, "revision": revision, "user": user, "event": event}
+    send("submitted", reviewers_for(item, contributors(item, revision)), context)
+
+
+def _to_authors(name: str):
+    def receiver(sender, item, revision, user, event, review=None, **kwargs):
+        context = {"item": item, "revision": revision, "user": user, "event": event, "review": review}
+        send(name, authors_for(item, revision), context)
+
+    receiver.__name__ = f"on_{name}"
+    return receiver
+
+
+on_changes_requested = _to_authors("changes_requested")
+on_approved = _to_authors("approved")
+on_published = _to_authors("published")
+
+
+def connect() -> None:
+    signals.submitted.connect(on_submitted, dispatch_uid="healthlib.notify.submitted")
+    signals.changes_requested.connect(on_changes_requested, dispatch_uid="healthlib.notify.changes_requested")
+    signals.approved.connect(on_approved, dispatch_uid="healthlib.notify.approved")
+    signals.published.connect(on_published, dispatch_uid="healthlib.notify.published")

@@ -1,0 +1,23 @@
+from django import template
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
+
+from healthlib.conf import healthlib_settings
+
+register = template.Library()
+
+
+@register.filter
+def review_date(value) -> str:
+    """Format a review date with ``HEALTHLIB['DATE_FORMAT']`` (default MM/DD/YYYY), in local time."""
+    if not value:
+        return ""
+    if hasattr(value, "tzinfo") and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return format_date(value, healthlib_settings.DATE_FORMAT)
+
+
+@register.simple_tag
+def healthlib_setting(name: str):
+    """Read a HEALTHLIB setting in a template: ``{% healthlib_setting "SITE_NAME" %}``."""
+    return getattr(healthlib_settings, name)

@@ -1,0 +1,651 @@
+"""The workflow state machine: the only code that changes workflow state.
+
+Every transition has the same shape, inside one transaction:
+
+1. lock the item's row and re-read it;
+2. guard: the state allows the action, the user has the permission, the revision the
+   user saw is still the current one, reviewers are not the authors;
+3. change and save;
+4. write exactly one :class:`~healthlib.models.WorkflowEvent`;
+5. send a signal once the transaction has committed.
+
+A refused action raises a :class:`~healthlib.exceptions.WorkflowError` subclass and
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from healthlib import signals
+from healthlib.conf import healthlib_settings
+from healthlib.exceptions import (
+    AlreadyReviewed,
+    ContentHashMismatch,
+    InvalidContent,
+    NotPermitted,
+    ReviewerIsAuthor,
+    StaleVersion,
+    TransitionNotAllowed,
+)
+from healthlib.models import (
+    Article,
+    ContentItem,
+    Decision,
+    GlossaryTerm,
+    Kind,
+    Review,
+    Revision,
+    State,
+    Topic,
+    WorkflowEvent,
+    content_hash,
+)
+from healthlib.models.schema import clean_article_content, clean_term_content
+from healthlib.readability import measure
+
+logger = logging.getLogger(__name__)
+
+EDIT = "healthlib.edit_content"
+REVIEW = "healthlib.review_content"
+PUBLISH = "healthlib.publish_content"
+MAX_COMMENT = 10_000
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: Any
+    sources: frozenset[str]
+    permission: str
+
+
+def _t(name: str, label: Any, sources: set[str], permission: str) -> Transition:
+    return Transition(name, label, frozenset(sources), permission)
+
+
+S = State
+#: The transition table: which action is possible from which states, and the permission it needs.
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in [
+        _t("save_draft", gettext_lazy("Save draft"), {S.DRAFT, S.CHANGES_REQUESTED, S.APPROVED, S.PUBLISHED}, EDIT),
+        _t("submit", gettext_lazy("Submit for medical review"), {S.DRAFT, S.CHANGES_REQUESTED}, EDIT),
+        _t("withdraw", gettext_lazy("Withdraw from review"), {S.IN_REVIEW}, EDIT),
+        _t("request_changes", gettext_lazy("Request changes"), {S.IN_REVIEW}, REVIEW),
+        _t("approve", gettext_lazy("Approve"), {S.IN_REVIEW}, REVIEW),
+        _t("publish", gettext_lazy("Publish"), {S.APPROVED}, PUBLISH),
+        _t("reaffirm", gettext_lazy("Reaffirm as still accurate"), {S.PUBLISHED, S.DRAFT, S.CHANGES_REQUESTED, S.IN_REVIEW}, REVIEW),
+        _t("archive", gettext_lazy("Archive"), {S.DRAFT, S.IN_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.PUBLISHED}, PUBLISH),
+        _t("restore", gettext_lazy("Restore as a new draft"), {S.ARCHIVED, S.DRAFT, S.CHANGES_REQUESTED, S.APPROVED, S.PUBLISHED}, EDIT),
+        _t("set_review_interval", gettext_lazy("Change review interval"), set(S.values), EDIT),
+    ]
+}  # fmt: skip
+# Actions whose actor must not have written or submitted the revision they judge.
+INDEPENDENT_REVIEW = {"approve", "request_changes", "reaffirm"}
+
+
+# ---------------------------------------------------------------- guards
+
+
+def _user_name(user) -> str:
+    profile = getattr(user, "reviewer_profile", None) if user is not None and user.pk else None
+    if profile is not None:
+        return profile.display_name
+    if user is None or not user.is_authenticated:
+        return _("anonymous")
+    return user.get_full_name() or user.get_username()
+
+
+def _check_permission(user, transition: Transition) -> None:
+    if user is None or not user.is_authenticated or not user.has_perm(transition.permission):
+        raise NotPermitted(_("You do not have permission to %(action)s.") % {"action": str(transition.label).lower()})
+
+
+def _check_state(item: ContentItem, transition: Transition) -> None:
+    if item.state not in transition.sources:
+        raise TransitionNotAllowed(
+            _("Cannot %(action)s “%(title)s”: it is %(state)s.")
+            % {"action": str(transition.label).lower(), "title": item.title, "state": item.get_state_display().lower()}
+        )
+    if transition.name == "reaffirm" and item.live_revision_id is None:
+        raise TransitionNotAllowed(_("“%(title)s” has no live revision to reaffirm.") % {"title": item.title})
+
+
+def contributors(item: ContentItem, revision: Revision) -> set[int]:
+    """Users who wrote or submitted the changes in ``revision`` since the previous published revision."""
+    previous_live = (
+        WorkflowEvent.objects.filter(
+            item=item, action="healthlib.publish", revision__number__lt=revision.number
+        ).aggregate(n=Max("revision__number"))["n"]
+        or 0
+    )
+    authors = Revision.objects.filter(item=item, number__gt=previous_live, number__lte=revision.number)
+    ids = set(authors.values_list("created_by_id", flat=True))
+    ids |= set(
+        WorkflowEvent.objects.filter(item=item, action="healthlib.submit", revision=revision).values_list(
+            "actor_id", flat=True
+        )
+    )
+    ids.discard(None)
+    return ids
+
+
+def _check_independent(item: ContentItem, user, revision: Revision, transition: Transition) -> None:
+    if user.pk in contributors(item, revision):
+        raise ReviewerIsAuthor(
+            _("You wrote or submitted this revision of “%(title)s”, so another medical reviewer must %(action)s it.")
+            % {"title": item.title, "action": str(transition.label).lower()}
+        )
+
+
+def check(user, action: str, item: ContentItem) -> None:
+    """Raise the WorkflowError that ``action`` by ``user`` on ``item`` would raise now, if any.
+
+    Checks state, permission and reviewer independence; not the stale-version check,
+    which needs the revision the user saw.
+    """
+    transition = TRANSITIONS[action]
+    _check_state(item, transition)
+    _check_permission(user, transition)
+    if action in INDEPENDENT_REVIEW:
+        revision = item.live_revision if action == "reaffirm" else item.latest_revision
+        _check_independent(item, user, revision, transition)
+
+
+def can(user, action: str, item: ContentItem) -> bool:
+    """True when ``user`` may perform ``action`` on ``item`` in its current state."""
+    try:
+        check(user, action, item)
+    except (TransitionNotAllowed, NotPermitted):
+        return False
+    return True
+
+
+def available_actions(user, item: ContentItem) -> list[Transition]:
+    """The transitions the user may perform now, in table order."""
+    return [t for name, t in TRANSITIONS.items() if name != "save_draft" and can(user, name, item)]
+
+
+# ---------------------------------------------------------------- shared steps
+
+
+def _lock(item: ContentItem) -> Article | GlossaryTerm:
+    """Lock the item's row for the rest of the transaction and return a fresh copy."""
+    ContentItem.objects.select_for_update().filter(pk=item.pk).values_list("pk", flat=True).get()
+    model = Article if item.kind == Kind.ARTICLE else GlossaryTerm
+    return model.objects.select_related("latest_revision", "live_revision").get(pk=item.pk)
+
+
+def _revision_id(revision: Revision | int | None) -> int | None:
+    return revision.pk if isinstance(revision, Revision) else revision
+
+
+def _expect(item: ContentItem, seen: Revision | int | None, current: Revision | None, what: str) -> None:
+    """Refuse when the user acted on a revision that is no longer the current one."""
+    seen_id = _revision_id(seen)
+    if seen_id is None or current is None or seen_id == current.pk:
+        return
+    raise StaleVersion(
+        _(
+            "“%(title)s” changed while you were looking at it: the %(what)s revision is now revision %(n)d, "
+            "saved by %(who)s on %(when)s. Reload to see it."
+        )
+        % {
+            "title": item.title,
+            "what": what,
+            "n": current.number,
+            "who": current.created_by_name,
+            "when": timezone.localtime(current.created_at).strftime("%Y-%m-%d %H:%M"),
+        }
+    )
+
+
+def _clean_comment(comment: str, *, required: bool = False) -> str:
+    comment = (comment or "").strip()
+    if required and not comment:
+        raise InvalidContent(
+            _("Please say what needs to change: a comment is required."), {"comment": [_("Required.")]}
+        )
+    if len(comment) > MAX_COMMENT:
+        raise InvalidContent(_("The comment is too long (limit %(n)d characters).") % {"n": MAX_COMMENT})
+    return comment
+
+
+def _intact(item: ContentItem, revision: Revision) -> None:
+    if not revision.hash_is_intact():
+        raise ContentHashMismatch(
+            _("Revision %(n)d of “%(title)s” no longer matches its content hash; it cannot be reviewed or published.")
+            % {"n": revision.number, "title": item.title}
+        )
+
+
+def _clean_content(item_or_kind, content: dict[str, Any], slug: str) -> dict[str, Any]:
+    kind = getattr(item_or_kind, "kind", item_or_kind)
+    if kind == Kind.ARTICLE:
+        return clean_article_content(content)
+    known = set(GlossaryTerm.objects.values_list("slug", flat=True))
+    return clean_term_content(content, known_slugs=known, own_slug=slug)
+
+
+def _new_revision(item: ContentItem, user, content: dict[str, Any], based_on: Revision | None) -> Revision:
+    from healthlib.markup import render_document
+
+    kind_is_article = item.kind == Kind.ARTICLE
+    text = (
+        "\n\n".join([content["summary"], content["body"]])
+        if kind_is_article
+        else "\n\n".join([content["short_definition"], content["full_definition"]])
+    )
+    stats = measure(render_document(text).html)
+    number = (item.revisions.aggregate(n=Max("number"))["n"] or 0) + 1
+    revision = Revision.objects.create(
+        item=item,
+        number=number,
+        title=content["title"] if kind_is_article else content["term"],
+        content=content,
+        content_hash=content_hash(content),
+        based_on=based_on,
+        created_by=user,
+        created_by_name=_user_name(user),
+        word_count=stats.words,
+        readability_grade=stats.grade,
+        reading_minutes=stats.reading_minutes,
+    )
+    item.latest_revision = revision
+    item.title = revision.title
+    return revision
+
+
+def _reviewer_credentials(user) -> str:
+    profile = getattr(user, "reviewer_profile", None)
+    if profile is None:
+        return ""
+    return ", ".join(part for part in (profile.credentials, profile.specialty) if part)
+
+
+def _review(item: ContentItem, revision: Revision, user, decision: str, comment: str) -> Review:
+    return Review.objects.create(
+        revision=revision,
+        content_hash=revision.content_hash,
+        round=item.review_round,
+        decision=decision,
+        reviewer=user,
+        reviewer_name=_user_name(user),
+        reviewer_credentials=_reviewer_credentials(user),
+        comment=comment,
+    )
+
+
+def _finish(
+    item: ContentItem,
+    *,
+    action: str,
+    from_state: str,
+    user,
+    revision: Revision | None,
+    comment: str = "",
+    signal: Signal | None = None,
+    review: Review | None = None,
+) -> WorkflowEvent:
+    """Save the item, write its one audit event and queue the signal for after commit."""
+    item.version += 1
+    item.save()
+    event = WorkflowEvent.objects.create(
+        item=item,
+        revision=revision,
+        action=f"healthlib.{action}",
+        from_state=from_state,
+        to_state=item.state,
+        actor=user if user is not None and user.pk else None,
+        actor_name=_user_name(user),
+        comment=comment,
+    )
+    if signal is not None:
+        transaction.on_commit(
+            partial(
+                _send, signal, sender=type(item), item=item, revision=revision, user=user, review=review, event=event
+            )
+        )
+    return event
+
+
+def _send(signal: Signal, **kwargs) -> None:
+    for receiver, result in signal.send_robust(**kwargs):
+        if isinstance(result, Exception):
+            logger.error("healthlib signal receiver %r failed", receiver, exc_info=result)
+
+
+def _sync(original: ContentItem, fresh: ContentItem) -> ContentItem:
+    """Copy the fresh state back onto the caller's instance, so it is not left stale."""
+    if original is not fresh:
+        original.refresh_from_db()
+    return fresh
+
+
+# ---------------------------------------------------------------- creating
+
+
+def create_article(
+    user,
+    *,
+    slug: str,
+    article_type: str,
+    content: dict[str, Any],
+    topics: list[Topic] | tuple = (),
+    owner=None,
+    review_interval_days: int | None = None,
+) -> Article:
+    """Create an article with its first draft revision."""
+    _check_permission(user, TRANSITIONS["save_draft"])
+    cleaned = clean_article_content(content)
+    with transaction.atomic():
+        if Article.objects.filter(slug=slug).exists():
+            raise InvalidContent(
+                _("An article with the address “%(slug)s” already exists.") % {"slug": slug}, {"slug": [_("Taken.")]}
+            )
+        article = Article(
+            slug=slug, article_type=article_type, owner=owner or user, review_interval_days=review_interval_days
+        )
+        article.full_clean(exclude=["title", "topics", "owner"])
+        article.title = cleaned["title"]
+        article.save()
+        article.topics.set(topics)
+        revision = _new_revision(article, user, cleaned, None)
+        _finish(article, action="create", from_state="", user=user, revision=revision)
+    return article
+
+
+def create_glossary_term(user, *, slug: str, content: dict[str, Any], owner=None) -> GlossaryTerm:
+    """Create a glossary term with its first draft revision."""
+    _check_permission(user, TRANSITIONS["save_draft"])
+    with transaction.atomic():
+        if GlossaryTerm.objects.filter(slug=slug).exists():
+            raise InvalidContent(
+                _("A glossary term with the address “%(slug)s” already exists.") % {"slug": slug},
+                {"slug": [_("Taken.")]},
+            )
+        cleaned = _clean_content(Kind.GLOSSARY_TERM, content, slug)
+        term = GlossaryTerm(slug=slug, owner=owner or user)
+        term.full_clean(exclude=["title", "owner"])
+        term.title = cleaned["term"]
+        term.save()
+        revision = _new_revision(term, user, cleaned, None)
+        _finish(term, action="create", from_state="", user=user, revision=revision)
+    return term
+
+
+# ---------------------------------------------------------------- transitions
+
+
+def save_draft(item: ContentItem, user, content: dict[str, Any], *, based_on: Revision | int) -> Revision:
+    """Save edited content as a new draft revision.
+
+    ``based_on`` is the revision the editor started from; if someone saved since, the save is
+    refused with :class:`StaleVersion` rather than merged. Saving unchanged content does nothing.
+    A published item keeps serving its live revision until the new draft is approved and published.
+    """
+    transition = TRANSITIONS["save_draft"]
+    with transaction.atomic():
+        fresh = _lock(item)
+        _check_state(fresh, transition)
+        _check_permission(user, transition)
+        _expect(fresh, based_on, fresh.latest_revision, _("latest"))
+        cleaned = _clean_content(fresh, content, fresh.slug)
+        latest = fresh.latest_revision
+        if content_hash(cleaned) == latest.content_hash:
+            return latest
+        from_state = fresh.state
+        revision = _new_revision(fresh, user, cleaned, latest)
+        fresh.state = State.DRAFT
+        fresh.publish_at = None
+        _finish(fresh, action="save_draft", from_state=from_state, user=user, revision=revision)
+    _sync(item, fresh)
+    return revision
+
+
+def submit(item: ContentItem, user, *, revision: Revision | int | None = None, comment: str = "") -> ContentItem:
+    """Send the latest revision to medical review."""
+    transition = TRANSITIONS["submit"]
+    with transaction.atomic():
+        fresh = _lock(item)
+        _check_state(fresh, transition)
+        _check_permission(user, transition)
+        _expect(fresh, revision, fresh.latest_revision, _("latest"))
+        comment = _clean_comment(comment)
+        latest = fresh.latest_revision
+        if fresh.live_revision and fresh.live_revision.content_hash == latest.content_hash:
+            raise TransitionNotAllowed(
+                _("This draft is identical to the live page. Make a change first, or ask a reviewer to reaffirm it.")
+            )
+        from_state = fresh.state
+        fresh.review_round += 1
+        fresh.state = State.IN_REVIEW
+        _finish(
+            fresh,
+            action="submit",
+            from_state=from_state,
+            user=user,
+            revision=latest,
+            comment=comment,
+            signal=signals.submitted,
+        )
+    return _sync(item, fresh)
+
+
+def withdraw(item: ContentItem, user, *, revision: Revision | int | None = None, comment: str = "") -> ContentItem:
+    """Take the latest revision out of review and back to draft."""
+    transition = TRANSITIONS["withdraw"]
+    with transaction.atomic():
+        fresh = _lock(item)
+        _check_state(fresh, transition)
+        _check_permission(user, transition)
+        _expect(fresh, revision, fresh.latest_revision, _("latest"))
+        comment = _clean_comment(comment)
+        fresh.state = State.DRAFT
+        _finish(
+            fresh,
+            action="withdraw",
+            from_state=State.IN_REVIEW,
+            user=user,
+            revision=fresh.latest_revision,
+            comment=comment,
+        )
+    return _sync(item, fresh)
+
+
+def request_changes(item: ContentItem, user, *, revision: Revision | int | None = None, comment: str) -> Review:
+    """A medical reviewer sends the revision back to its editor. A comment is required."""
+    transition = TRANSITIONS["request_changes"]
+    with transaction.atomic():
+        fresh = _lock(item)
+        _check_state(fresh, transition)
+        _check_permission(user, transition)
+        _expect(fresh, revision, fresh.latest_revision, _("latest"))
+        latest = fresh.latest_revision
+        _check_independent(fresh, user, latest, transition)
+        comment = _clean_comment(comment, required=True)
+        review = _review(fresh, latest, user, Decision.CHANGES_REQUESTED, comment)
+        fresh.state = State.CHANGES_REQUESTED
+        _finish(
+            fresh, action="request_changes", from_state=State.IN_REVIEW, user=user, revision=latest,
+            comment=comment, signal=signals.changes_requested, review=review,
+        )  # fmt: skip
+    _sync(item, fresh)
+    return review
+
+
+def _approvals(item: ContentItem, revision: Revision):
+    return Review.objects.filter(
+        revision=revision, round=item.review_round, decision=Decision.APPROVED, content_hash=revision.content_hash
+    )
+
+
+def approve(item: ContentItem, user, *, revision: Revision | int | None = None, comment: str = "") -> Review:
+    """A medical reviewer approves the exact content of the latest revision.
+
+    With ``REQUIRED_APPROVALS`` > 1 the item stays in review until that many distinct
+    reviewers have approved the same content hash.
+    """
+    transition = TRANSITIONS["approve"]
+    with transaction.atomic():
+        fresh = _lock(item)
+        _check_state(fresh, transition)
+        _check_permission(user, transition)
+        _expect(fresh, revision, fresh.latest_revision, _("latest"))
+        latest = fresh.latest_revision
+        _intact(fresh, latest)
+        _check_independent(fresh, user, latest, transition)
+        if _approvals(fresh, latest).filter(reviewer=user).exists():
+            raise AlreadyReviewed(_("You have already approved this revision; another reviewer must approve it too."))
+        comment = _clean_comment(comment)
+        review = _review(fresh, latest, user, Decision.APPROVED, comment)
+        # One approval per reviewer per round is enforced above, so counting reviews counts reviewers.
+        if _approvals(fresh, latest).count() >= healthlib_settings.REQUIRED_APPROVALS:
+            fresh.state = State.APPROVED
+        _finish(
+            fresh, action="approve", from_state=State.IN_REVIEW, user=user, revision=latest,
+            comment=comment, signal=signals.approved, review=review,
+        )  # fmt: skip
+    _sync(item, fresh)
+    return review
+
+
+def publish(item: ContentItem, user, *, revision: Revision | int | None = None) -> ContentItem:
+    """Make the approved revision live, replacing any previous live revision atomically."""
+    transition = TRANSITIONS["publish"]
+    with transaction.atomic():
+        fresh = _lock(item)
+        _check_state(fresh, transition)
+        _check_permission(user, transition)
+        _expect(fresh, revision, fresh.latest_revision, _("approved"))
+        latest = fresh.latest_revision
+        _intact(fresh, latest)
+        approvals = list(_approvals(fresh, latest))
+        required = healthlib_settings.REQUIRED_APPROVALS
+        if len(approvals) < required:
+            raise TransitionNotAllowed(
+                _(
+                    "“%(title)s” needs %(required)d approvals of this exact content before it can be published; it has %(n)d."
+                )
+                % {"title": fresh.title, "required": required, "n": len(approvals)}
+            )
+        reviewed_at = max(review.reviewed_at for review in approvals)
+        if fresh.last_reviewed_at and reviewed_at < fresh.last_reviewed_at:
+            raise TransitionNotAllowed(
+                _("The approval predates the live page's last review; ask a reviewer to approve it again.")
+            )
+        now = timezone.now()
+        fresh.live_revision = latest
+        fresh.state = State.PUBLISHED
+        fresh.first_published_at = fresh.first_published_at or now
+        fresh.last_published_at = now
+        fresh.last_reviewed_at = reviewed_at
+        fresh.live_reviewers = [
+            {"name": r.reviewer_name, "credentials": r.reviewer_credentials}
+            for r in sorted(approvals, key=lambda r: r.pk)
+        ]
+        fresh.next_review_due = fresh.compute_next_review_due()
+        fresh.publish_at = None
+        fresh.set_live_content(latest)
+        _finish(
+            fresh, action="publish", from_state=State.APPROVED, user=user, revision=latest, signal=signals.published
+        )
+    return _sync(item, fresh)
+
+
+def reaffirm(item: ContentItem, user, *, revision: Revision | int | None = None, comment: str = "") -> Review:
+    """A medical reviewer confirms the live revision is still accurate, stamping a new review date."""
+    transition = TRANSITIONS["reaffirm"]
+    with transaction.atomic():
+        fresh = _lock(item)
+        _check_state(fresh, transition)
+        _check_permission(user, transition)
+        _expect(fresh, revision, fresh.live_revision, _("live"))
+        live = fresh.live_revision
+        _intact(fresh, live)
+        _check_independent(fresh, user, live, transition)
+        comment = _clean_comment(comment)
+        review = _review(fresh, live, user, Decision.REAFFIRMED, comment)
+        fresh.last_reviewed_at = review.reviewed_at
+        fresh.live_reviewers = [{"name": review.reviewer_name, "credentials": review.reviewer_credentials}]
+        fresh.next_review_due = fresh.compute_next_review_due()
+        _finish(
+            fresh, action="reaffirm", from_state=fresh.state, user=user, revision=live,
+            comment=comment, signal=signals.reaffirmed, review=review,
+        )  # fmt: skip
+    _sync(item, fresh)
+    return review
+
+
+def archive(item: ContentItem, user, *, comment: str = "") -> ContentItem:
+    """Take the item off the site. Its revisions, reviews and history stay."""
+    transition = TRANSITIONS["archive"]
+    with transaction.atomic():
+        fresh = _lock(item)
+        _check_state(fresh, transition)
+        _check_permission(user, transition)
+        comment = _clean_comment(comment)
+        from_state = fresh.state
+        fresh.state = State.ARCHIVED
+        fresh.live_revision = None
+        fresh.next_review_due = None
+        fresh.publish_at = None
+        fresh.clear_live_content()
+        _finish(
+            fresh, action="archive", from_state=from_state, user=user, revision=fresh.latest_revision,
+            comment=comment, signal=signals.archived,
+        )  # fmt: skip
+    return _sync(item, fresh)
+
+
+def restore(item: ContentItem, user, *, revision: Revision | int, based_on: Revision | int | None = None) -> Revision:
+    """Copy an old revision's content into a new draft revision. History is never rewritten."""
+    transition = TRANSITIONS["restore"]
+    with transaction.atomic():
+        fresh = _lock(item)
+        _check_state(fresh, transition)
+        _check_permission(user, transition)
+        _expect(fresh, based_on, fresh.latest_revision, _("latest"))
+        source = Revision.objects.filter(item=fresh, pk=_revision_id(revision)).first()
+        if source is None:
+            raise InvalidContent(_("That revision does not belong to “%(title)s”.") % {"title": fresh.title})
+        cleaned = _clean_content(fresh, source.content, fresh.slug)
+        from_state = fresh.state
+        new = _new_revision(fresh, user, cleaned, source)
+        fresh.state = State.DRAFT
+        _finish(
+            fresh, action="restore", from_state=from_state, user=user, revision=new,
+            comment=_("Restored from revision %(n)d.") % {"n": source.number},
+        )  # fmt: skip
+    _sync(item, fresh)
+    return new
+
+
+def set_review_interval(item: ContentItem, user, days: int | None) -> ContentItem:
+    """Change how often the item must be re-reviewed (``None``: the library default)."""
+    transition = TRANSITIONS["set_review_interval"]
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650):
+        raise InvalidContent(_("The review interval must be between 1 and 3650 days."))
+    with transaction.atomic():
+        fresh = _lock(item)
+        _check_permission(user, transition)
+        if fresh.review_interval_days == days:
+            return fresh
+        fresh.review_interval_days = days
+        fresh.next_review_due = fresh.compute_next_review_due() if fresh.is_live else None
+        _finish(
+            fresh, action="set_review_interval", from_state=fresh.state, user=user, revision=fresh.latest_revision,
+            comment=_("Review interval: %(d)s days.") % {"d": days or healthlib_settings.REVIEW_INTERVAL_DAYS},
+        )  # fmt: skip
+    return _sync(item, fresh)

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, Group, User
+
+from healthlib import workflow
+from healthlib.conf import healthlib_settings
+from healthlib.models import ReviewerProfile
+
+ARTICLE_CONTENT = {
+    "title": "Checkpoint inhibitors",
+    "summary": "Drugs that take the brakes off your immune system.",
+    "body": "## Overview\n\nThese drugs help T cells attack cancer.\n\n## Side effects\n\nCall your care team about a rash.",
+    "references": [
+        {"title": "Checkpoint inhibitors", "publisher": "NCI", "url": "https://www.cancer.gov/", "year": 2022}
+    ],
+}
+
+
+def make_user(username: str, *groups: str, superuser: bool = False, credentials: str = "") -> User:
+    user = User.objects.create_user(username, f"{username}@example.org", "pw", is_staff=True, is_superuser=superuser)
+    for group in groups:
+        user.groups.add(Group.objects.get(name=group))
+    if credentials:
+        ReviewerProfile.objects.create(user=user, display_name=username.title(), credentials=credentials)
+    return user
+
+
+@pytest.fixture
+def editor(db):
+    return make_user("editor", healthlib_settings.EDITOR_GROUP)
+
+
+@pytest.fixture
+def editor2(db):
+    return make_user("editor2", healthlib_settings.EDITOR_GROUP)
+
+
+@pytest.fixture
+def reviewer(db):
+    return make_user("reviewer", healthlib_settings.REVIEWER_GROUP, credentials="MD")
+
+
+@pytest.fixture
+def reviewer2(db):
+    return make_user("reviewer2", healthlib_settings.REVIEWER_GROUP, credentials="PharmD")
+
+
+@pytest.fixture
+def author_reviewer(db):
+    """Both an editor and a reviewer: may review other people's work but never their own."""
+    return make_user(
+        "dual", healthlib_settings.EDITOR_GROUP, healthlib_settings.REVIEWER_GROUP, credentials="MD, oncology"
+    )
+
+
+@pytest.fixture
+def nobody(db):
+    user = User.objects.create_user("nobody", "nobody@example.org", "pw")
+    return user
+
+
+@pytest.fixture
+def anonymous():
+    return AnonymousUser()
+
+
+@pytest.fixture
+def superuser(db):
+    return make_user("root", superuser=True)
+
+
+@pytest.fixture
+def article(editor):
+    return workflow.create_article(
+        editor, slug="checkpoint-inhibitors", article_type="treatment", content=ARTICLE_CONTENT
+    )
+
+
+def edited(content: dict, **changes) -> dict:
+    return {**content, **changes}
+
+
+@pytest.fixture
+def published_article(article, editor, reviewer):
+    workflow.submit(article, editor)
+    workflow.approve(article, reviewer)
+    workflow.publish(article, editor)
+    article.refresh_from_db()
+    return article
