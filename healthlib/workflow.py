@@ -152,12 +152,12 @@ def _check_independent(item: ContentItem, user, revision: Revision, transition: 
 def check(user, action: str, item: ContentItem) -> None:
     """Raise the WorkflowError that ``action`` by ``user`` on ``item`` would raise now, if any.
 
-    Checks state, permission and reviewer independence; not the stale-version check,
+    Checks permission (first, so refusals reveal nothing to outsiders), state and reviewer independence; not the stale-version check,
     which needs the revision the user saw.
     """
     transition = TRANSITIONS[action]
-    _check_state(item, transition)
     _check_permission(user, transition)
+    _check_state(item, transition)
     if action in INDEPENDENT_REVIEW:
         revision = item.live_revision if action == "reaffirm" else item.latest_revision
         _check_independent(item, user, revision, transition)
@@ -398,8 +398,8 @@ def save_draft(item: ContentItem, user, content: dict[str, Any], *, based_on: Re
     transition = TRANSITIONS["save_draft"]
     with transaction.atomic():
         fresh = _lock(item)
-        _check_state(fresh, transition)
         _check_permission(user, transition)
+        _check_state(fresh, transition)
         _expect(fresh, based_on, fresh.latest_revision, _("latest"))
         cleaned = _clean_content(fresh, content, fresh.slug)
         latest = fresh.latest_revision
@@ -419,8 +419,8 @@ def submit(item: ContentItem, user, *, revision: Revision | int | None = None, c
     transition = TRANSITIONS["submit"]
     with transaction.atomic():
         fresh = _lock(item)
-        _check_state(fresh, transition)
         _check_permission(user, transition)
+        _check_state(fresh, transition)
         _expect(fresh, revision, fresh.latest_revision, _("latest"))
         comment = _clean_comment(comment)
         latest = fresh.latest_revision
@@ -448,8 +448,8 @@ def withdraw(item: ContentItem, user, *, revision: Revision | int | None = None,
     transition = TRANSITIONS["withdraw"]
     with transaction.atomic():
         fresh = _lock(item)
-        _check_state(fresh, transition)
         _check_permission(user, transition)
+        _check_state(fresh, transition)
         _expect(fresh, revision, fresh.latest_revision, _("latest"))
         comment = _clean_comment(comment)
         fresh.state = State.DRAFT
@@ -469,8 +469,8 @@ def request_changes(item: ContentItem, user, *, revision: Revision | int | None 
     transition = TRANSITIONS["request_changes"]
     with transaction.atomic():
         fresh = _lock(item)
-        _check_state(fresh, transition)
         _check_permission(user, transition)
+        _check_state(fresh, transition)
         _expect(fresh, revision, fresh.latest_revision, _("latest"))
         latest = fresh.latest_revision
         _check_independent(fresh, user, latest, transition)
@@ -500,8 +500,8 @@ def approve(item: ContentItem, user, *, revision: Revision | int | None = None, 
     transition = TRANSITIONS["approve"]
     with transaction.atomic():
         fresh = _lock(item)
-        _check_state(fresh, transition)
         _check_permission(user, transition)
+        _check_state(fresh, transition)
         _expect(fresh, revision, fresh.latest_revision, _("latest"))
         latest = fresh.latest_revision
         _intact(fresh, latest)
@@ -526,8 +526,8 @@ def publish(item: ContentItem, user, *, revision: Revision | int | None = None) 
     transition = TRANSITIONS["publish"]
     with transaction.atomic():
         fresh = _lock(item)
-        _check_state(fresh, transition)
         _check_permission(user, transition)
+        _check_state(fresh, transition)
         _expect(fresh, revision, fresh.latest_revision, _("approved"))
         latest = fresh.latest_revision
         _intact(fresh, latest)
@@ -569,8 +569,8 @@ def reaffirm(item: ContentItem, user, *, revision: Revision | int | None = None,
     transition = TRANSITIONS["reaffirm"]
     with transaction.atomic():
         fresh = _lock(item)
-        _check_state(fresh, transition)
         _check_permission(user, transition)
+        _check_state(fresh, transition)
         _expect(fresh, revision, fresh.live_revision, _("live"))
         live = fresh.live_revision
         _intact(fresh, live)
@@ -593,8 +593,8 @@ def archive(item: ContentItem, user, *, comment: str = "") -> ContentItem:
     transition = TRANSITIONS["archive"]
     with transaction.atomic():
         fresh = _lock(item)
-        _check_state(fresh, transition)
         _check_permission(user, transition)
+        _check_state(fresh, transition)
         comment = _clean_comment(comment)
         from_state = fresh.state
         fresh.state = State.ARCHIVED
@@ -614,8 +614,8 @@ def restore(item: ContentItem, user, *, revision: Revision | int, based_on: Revi
     transition = TRANSITIONS["restore"]
     with transaction.atomic():
         fresh = _lock(item)
-        _check_state(fresh, transition)
         _check_permission(user, transition)
+        _check_state(fresh, transition)
         _expect(fresh, based_on, fresh.latest_revision, _("latest"))
         source = Revision.objects.filter(item=fresh, pk=_revision_id(revision)).first()
         if source is None:

@@ -126,11 +126,10 @@ class ContentItem(models.Model):
         return self.title
 
     def delete(self, *args, **kwargs):
-        if self.pk and (
-            self.live_revision_id or self.first_published_at or self.revisions.filter(reviews__isnull=False).exists()
-        ):
+        # Revisions, reviews and the audit trail are history; deleting the item would orphan them.
+        if self.pk and self.revisions.exists():
             raise ProtectedContentError(
-                _("“%(title)s” has been reviewed or published, so it cannot be deleted. Archive it instead.")
+                _("“%(title)s” has a revision history, so it cannot be deleted. Archive it instead.")
                 % {"title": self.title}
             )
         return super().delete(*args, **kwargs)

@@ -1,0 +1,57 @@
+# healthlib: `make run` serves the demo, `make test` runs everything CI runs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test test-sqlite test-postgres lint migrations-check wheel-check browser-deps demo bench stress clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+demo: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo
+
+test: $(STAMP) lint migrations-check browser-deps
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+	$(MAKE) --no-print-directory wheel-check
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+migrations-check: $(STAMP)
+	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/django-admin makemigrations --check --dry-run --pythonpath .
+
+test-sqlite: $(STAMP)
+	@echo "==> test suite on SQLite"
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: $(STAMP)
+	@echo "==> test suite on PostgreSQL (throwaway cluster)"
+	tests/with_postgres.sh $(BIN)/pytest $(PYTEST_ARGS)
+
+wheel-check: $(STAMP)
+	$(BIN)/python tests/check_wheel.py
+
+# Browser tests drive Debian's Chromium. Installed here when missing and we are root;
+# otherwise those tests skip with a loud message.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "==> installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "!! chromium is missing and we are not root: browser tests will be SKIPPED"; fi
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache var db.sqlite3

@@ -1,0 +1,32 @@
+import pytest
+from django.test import override_settings
+
+from healthlib.checks import check_settings
+
+
+def ids(**settings):
+    with override_settings(**settings):
+        return [error.id for error in check_settings()]
+
+
+def test_default_settings_pass():
+    assert ids() == []
+
+
+@pytest.mark.parametrize(
+    "settings, expected",
+    [
+        ({"HEALTHLIB": ["not", "a", "dict"]}, "healthlib.E001"),
+        ({"HEALTHLIB": {"REQUIRED_APPROVAL": 2}}, "healthlib.E002"),
+        ({"HEALTHLIB": {"REQUIRED_APPROVALS": 0}}, "healthlib.E003"),
+        ({"HEALTHLIB": {"REQUIRED_APPROVALS": True}}, "healthlib.E003"),
+        ({"HEALTHLIB": {"REVIEW_INTERVAL_DAYS": "365"}}, "healthlib.E004"),
+        ({"HEALTHLIB": {"REVIEW_INTERVAL_DAYS": 5000}}, "healthlib.E004"),
+        ({"HEALTHLIB": {"DATE_FORMAT": ""}}, "healthlib.E005"),
+        ({"MARKDOWNX_MARKDOWNIFY_FUNCTION": "markdownx.utils.markdownify"}, "healthlib.E006"),
+        ({"HEALTHLIB": {"EDITOR_GROUP": " "}}, "healthlib.E007"),
+        ({"HEALTHLIB": {"READABILITY_TARGET_GRADE": 0}}, "healthlib.E008"),
+    ],
+)
+def test_each_check_fires(settings, expected):
+    assert ids(**settings) == [expected]
