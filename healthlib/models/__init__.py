@@ -13,6 +13,7 @@ from healthlib.models.content import (
 from healthlib.models.profiles import ReviewerProfile
 from healthlib.models.reviews import Decision, Review
 from healthlib.models.revisions import Revision, content_hash
+from healthlib.models.workspace import ReviewDates, ReviewQueue
 
 __all__ = [
     "AppendOnlyError",
@@ -24,6 +25,8 @@ __all__ = [
     "Kind",
     "ProtectedContentError",
     "Review",
+    "ReviewDates",
+    "ReviewQueue",
     "ReviewerProfile",
     "Revision",
     "State",
