@@ -56,4 +56,20 @@ def check_settings(app_configs=None, **kwargs) -> list[Error]:
         errors.append(
             Error("HEALTHLIB['READABILITY_TARGET_GRADE'] must be a number from 1 to 20.", id="healthlib.E008")
         )
+    if "CHECKLIST" in user and not _valid_checklist(user["CHECKLIST"]):
+        errors.append(
+            Error(
+                'HEALTHLIB[\'CHECKLIST\'] must map checklist rules to "required", "recommended" or "off".',
+                hint=f"Rules: {', '.join(DEFAULTS['CHECKLIST'])}.",
+                id="healthlib.E009",
+            )
+        )
     return errors
+
+
+def _valid_checklist(value) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) <= set(DEFAULTS["CHECKLIST"])
+        and all(level in ("required", "recommended", "off") for level in value.values())
+    )

@@ -34,6 +34,15 @@ DEFAULTS: dict[str, Any] = {
     "REVIEWER_GROUP": "Medical reviewers",
     # Sender of workflow emails; None means DEFAULT_FROM_EMAIL.
     "EMAIL_FROM": None,
+    # Pre-publish checklist: each rule is "required" (blocks submit and publish), "recommended" (warns) or "off".
+    # A partial dict is merged with these defaults.
+    "CHECKLIST": {
+        "summary": "required",
+        "references": "required",
+        "readability": "recommended",
+        "glossary_published": "required",
+        "comments_resolved": "required",
+    },
 }
 
 

@@ -55,3 +55,16 @@ class InvalidContent(WorkflowError):
     def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
         super().__init__(message)
         self.errors = errors or {}
+
+
+class ChecklistFailed(TransitionNotAllowed):
+    """A required item of the pre-publish checklist failed, so the revision cannot be submitted or published."""
+
+    def __init__(self, message: str, results: list | None = None):
+        super().__init__(message)
+        #: Every :class:`healthlib.checklist.CheckResult`, passed and failed.
+        self.results = results or []
+
+    @property
+    def failing(self) -> list:
+        return [result for result in self.results if result.blocks]

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from healthlib import signals
+from healthlib import checklist, signals
 from healthlib.conf import healthlib_settings
 from healthlib.exceptions import (
     AlreadyReviewed,
@@ -428,6 +428,7 @@ def submit(item: ContentItem, user, *, revision: Revision | int | None = None, c
             raise TransitionNotAllowed(
                 _("This draft is identical to the live page. Make a change first, or ask a reviewer to reaffirm it.")
             )
+        checklist.enforce(fresh, latest)
         from_state = fresh.state
         fresh.review_round += 1
         fresh.state = State.IN_REVIEW
@@ -545,6 +546,7 @@ def publish(item: ContentItem, user, *, revision: Revision | int | None = None) 
             raise TransitionNotAllowed(
                 _("The approval predates the live page's last review; ask a reviewer to approve it again.")
             )
+        checklist.enforce(fresh, latest)
         now = timezone.now()
         fresh.live_revision = latest
         fresh.state = State.PUBLISHED

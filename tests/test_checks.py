@@ -26,7 +26,14 @@ def test_default_settings_pass():
         ({"MARKDOWNX_MARKDOWNIFY_FUNCTION": "markdownx.utils.markdownify"}, "healthlib.E006"),
         ({"HEALTHLIB": {"EDITOR_GROUP": " "}}, "healthlib.E007"),
         ({"HEALTHLIB": {"READABILITY_TARGET_GRADE": 0}}, "healthlib.E008"),
+        ({"HEALTHLIB": {"CHECKLIST": ["summary"]}}, "healthlib.E009"),
+        ({"HEALTHLIB": {"CHECKLIST": {"sumary": "required"}}}, "healthlib.E009"),
+        ({"HEALTHLIB": {"CHECKLIST": {"summary": "mandatory"}}}, "healthlib.E009"),
     ],
 )
 def test_each_check_fires(settings, expected):
     assert ids(**settings) == [expected]
+
+
+def test_partial_checklist_is_valid():
+    assert ids(HEALTHLIB={"CHECKLIST": {"readability": "required", "references": "off"}}) == []
