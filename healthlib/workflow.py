@@ -15,6 +15,7 @@ changes nothing.
 
 from __future__ import annotations
 
+import datetime
 import logging
 from dataclasses import dataclass
 from functools import partial
@@ -85,6 +86,8 @@ TRANSITIONS: dict[str, Transition] = {
         _t("request_changes", gettext_lazy("Request changes"), {S.IN_REVIEW}, REVIEW),
         _t("approve", gettext_lazy("Approve"), {S.IN_REVIEW}, REVIEW),
         _t("publish", gettext_lazy("Publish"), {S.APPROVED}, PUBLISH),
+        _t("schedule_publish", gettext_lazy("Schedule publication"), {S.APPROVED}, PUBLISH),
+        _t("cancel_schedule", gettext_lazy("Cancel scheduled publication"), {S.APPROVED}, PUBLISH),
         _t("reaffirm", gettext_lazy("Reaffirm as still accurate"), {S.PUBLISHED, S.DRAFT, S.CHANGES_REQUESTED, S.IN_REVIEW}, REVIEW),
         _t("archive", gettext_lazy("Archive"), {S.DRAFT, S.IN_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.PUBLISHED}, PUBLISH),
         _t("restore", gettext_lazy("Restore as a new draft"), {S.ARCHIVED, S.DRAFT, S.CHANGES_REQUESTED, S.APPROVED, S.PUBLISHED}, EDIT),
@@ -120,6 +123,8 @@ def _check_state(item: ContentItem, transition: Transition) -> None:
         )
     if transition.name == "reaffirm" and item.live_revision_id is None:
         raise TransitionNotAllowed(_("“%(title)s” has no live revision to reaffirm.") % {"title": item.title})
+    if transition.name == "cancel_schedule" and item.publish_at is None:
+        raise TransitionNotAllowed(_("“%(title)s” is not scheduled to publish.") % {"title": item.title})
 
 
 def contributors(item: ContentItem, revision: Revision) -> set[int]:
@@ -563,6 +568,51 @@ def publish(item: ContentItem, user, *, revision: Revision | int | None = None) 
         _finish(
             fresh, action="publish", from_state=State.APPROVED, user=user, revision=latest, signal=signals.published
         )
+    return _sync(item, fresh)
+
+
+def schedule_publish(
+    item: ContentItem, user, *, at: datetime.datetime, revision: Revision | int | None = None
+) -> ContentItem:
+    """Give the approved revision a go-live time; :func:`healthlib.scheduling.publish_due` publishes it then.
+
+    ``at`` must be timezone-aware and in the future. Scheduling again moves the time. Saving a new
+    draft or archiving cancels the schedule; publishing by hand clears it.
+    """
+    transition = TRANSITIONS["schedule_publish"]
+    if not isinstance(at, datetime.datetime) or timezone.is_naive(at):
+        raise InvalidContent(
+            _("Give the go-live time with its time zone."), {"publish_at": [_("A date and time with a time zone.")]}
+        )
+    with transaction.atomic():
+        fresh = _lock(item)
+        _check_permission(user, transition)
+        _check_state(fresh, transition)
+        _expect(fresh, revision, fresh.latest_revision, _("approved"))
+        if at <= timezone.now():
+            raise InvalidContent(
+                _("The go-live time must be in the future."), {"publish_at": [_("Must be in the future.")]}
+            )
+        checklist.enforce(fresh, fresh.latest_revision)
+        fresh.publish_at = at
+        fresh.scheduled_by = user
+        _finish(
+            fresh, action="schedule", from_state=fresh.state, user=user, revision=fresh.latest_revision,
+            comment=_("Scheduled to publish at %(when)s.") % {"when": timezone.localtime(at).strftime("%Y-%m-%d %H:%M %Z")},
+        )  # fmt: skip
+    return _sync(item, fresh)
+
+
+def cancel_schedule(item: ContentItem, user) -> ContentItem:
+    """Remove the go-live time of a scheduled item; it stays approved."""
+    transition = TRANSITIONS["cancel_schedule"]
+    with transaction.atomic():
+        fresh = _lock(item)
+        _check_permission(user, transition)
+        _check_state(fresh, transition)
+        fresh.publish_at = None
+        fresh.scheduled_by = None
+        _finish(fresh, action="cancel_schedule", from_state=fresh.state, user=user, revision=fresh.latest_revision)
     return _sync(item, fresh)
 
 

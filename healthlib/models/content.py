@@ -109,6 +109,15 @@ class ContentItem(models.Model):
     )
     next_review_due = models.DateField(_("next review due"), null=True, editable=False, db_index=True)
     publish_at = models.DateTimeField(_("scheduled to publish at"), null=True, editable=False, db_index=True)
+    scheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        verbose_name=_("scheduled by"),
+        help_text=_("Who set the go-live time; the scheduled publication is made in their name."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
