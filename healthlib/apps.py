@@ -11,9 +11,11 @@ class HealthlibConfig(AppConfig):
     def ready(self) -> None:
         from healthlib import (
             checks,  # noqa: F401  (registers the system checks)
+            glossary_linker,
             notifications,
             roles,
         )
 
         post_migrate.connect(roles.ensure_roles_after_migrate, sender=self)
         notifications.connect()
+        glossary_linker.connect()

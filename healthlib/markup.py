@@ -24,7 +24,7 @@ ALLOWED_TAGS = {
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "*": {"id"},
-    "a": {"href", "title"},
+    "a": {"href", "title", "aria-describedby"},
     "abbr": {"title"},
     "img": {"src", "alt", "title", "width", "height"},
     "ol": {"start"},
@@ -37,6 +37,8 @@ ALLOWED_CLASSES = {
     "span": {"glossary-definition"},
     "dfn": {"glossary-term"},
 }
+#: Attributes allowed only with these values (the glossary linker's inline definitions).
+ALLOWED_ATTRIBUTE_VALUES = {"span": {"role": {"tooltip"}}}
 URL_SCHEMES = {"http", "https", "mailto"}
 _H1 = re.compile(r"<(/?)h1\b", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
@@ -50,6 +52,7 @@ def sanitize(html: str) -> str:
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         allowed_classes=ALLOWED_CLASSES,
+        tag_attribute_values=ALLOWED_ATTRIBUTE_VALUES,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,

@@ -189,13 +189,14 @@ class Article(ContentItem):
 
     def set_live_content(self, revision) -> None:
         """Copy a revision into the reader-facing fields. Called only by the publish transition."""
+        from healthlib.glossary_linker import link_article_html
         from healthlib.markup import render_document
 
         content = revision.content
         document = render_document(content["body"])
         self.live_title = content["title"]
         self.live_summary = content["summary"]
-        self.live_body_html = document.html
+        self.live_body_html = link_article_html(document.html)
         self.live_toc_html = document.toc_html
         self.live_references = content["references"]
 

@@ -1,0 +1,91 @@
+"""Time glossary linking of a 5,000-word article against 10, 1,000 and 10,000 generated terms.
+
+Run: .venv/bin/python bench/glossary_linker.py
+Prints the automaton build time and the median per-article link time (including the final sanitize).
+"""
+
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from healthlib.glossary_linker import Glossary, Term  # noqa: E402
+from healthlib.markup import render_document  # noqa: E402
+
+random.seed(4)
+SYLLABLES = ["im", "mu", "no", "cy", "to", "ki", "ne", "lym", "pho", "ma", "ther", "a", "py", "an", "ti", "bo", "dy"]
+COMMON = "the immune system helps your body fight cancer and infection with cells that".split()
+
+
+def word() -> str:
+    return "".join(random.choice(SYLLABLES) for _ in range(random.randint(2, 4)))
+
+
+def terms(n: int) -> list[Term]:
+    out = []
+    for i in range(n):
+        name = " ".join(word() for _ in range(random.randint(1, 3)))
+        aliases = (word().upper(),) if i % 5 == 0 else ()
+        out.append(Term(f"term-{i}", name, aliases, f"Definition of {name}."))
+    return out
+
+
+FILLER = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor".split()
+
+
+def article(mentioned: list[Term], *, shared_syllables: bool, words: int = 5000) -> str:
+    """5,000 words in sections. ``shared_syllables``: filler words are built from the same syllables as
+    the generated terms (adversarial: many words start like a term); otherwise plain filler."""
+    names = [t.term for t in mentioned]
+    paragraphs, count = [], 0
+    while count < words:
+        sentence = [
+            random.choice(COMMON) if random.random() < 0.7 else (word() if shared_syllables else random.choice(FILLER))
+            for _ in range(random.randint(8, 20))
+        ]
+        if random.random() < 0.3:
+            sentence.append(random.choice(names) + "s")
+        paragraphs.append(" ".join(sentence).capitalize() + ".")
+        count += len(sentence)
+    body = []
+    for i in range(0, len(paragraphs), 8):
+        body.append(f"## Section {i}\n\n" + "\n\n".join(paragraphs[i : i + 8]))
+    return render_document("\n\n".join(body)).html
+
+
+def main() -> None:
+    base_terms = terms(10_000)
+    glossaries = {}
+    for n in (10, 1_000, 10_000):
+        started = time.perf_counter()
+        glossaries[n] = Glossary.build(base_terms[:n], url_pattern="/health/glossary/{slug}/")
+        print(f"{n:>6} terms: automaton built in {(time.perf_counter() - started) * 1000:.1f} ms")
+    for label, html in (
+        ("article mentioning the same 10 terms, plain filler", article(base_terms[:10], shared_syllables=False)),
+        ("adversarial: filler words built from the terms' syllables", article(base_terms[:10], shared_syllables=True)),
+    ):
+        print(f"{label}: {len(html.split())} words, {len(html)} chars of HTML")
+        for n, glossary in glossaries.items():
+            timings = []
+            for _ in range(40):
+                started = time.perf_counter()
+                linked = glossary.link(html)
+                timings.append(time.perf_counter() - started)
+            links = linked.count('class="glossary-term"')
+            print(
+                f"  {n:>6} terms: link median {statistics.median(timings) * 1000:6.2f} ms, "
+                f"min {min(timings) * 1000:6.2f} ms, {links} links"
+            )
+
+
+if __name__ == "__main__":
+    main()
