@@ -1,8 +1,824 @@
-"""The editors' and reviewers' interface. Thin: every workflow action calls healthlib.workflow."""
+"""The editors' and medical reviewers' workspace in the Django admin.
 
-from django.contrib import admin
+Thin by design: every state change calls :mod:`healthlib.workflow`, and every refusal is the
+workflow's own error turned into a message, a form error or an HTTP status:
 
-from healthlib.models import ReviewerProfile, Topic
+* content edits go through the change form (:mod:`healthlib.forms`), whose validation calls
+  the workflow; a refusal re-renders the bound form (nothing typed is lost);
+* workflow actions are POSTs to ``<pk>/workflow/<action>/`` carrying the revision the user saw.
+  ``NotPermitted`` (wrong role, reviewer is the author) answers **403**. Other refusals
+  (``TransitionNotAllowed``, ``StaleVersion``, ``InvalidContent``...) are part of the normal form
+  flow: an error message and a redirect back to the page, with nothing changed. A client that
+  asks for JSON only (``Accept: application/json``) gets the error's own status (409, 400...);
+* the review queue, review page, history and review-date dashboard are admin views.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from healthlib import presence, workflow
+from healthlib.conf import healthlib_settings
+from healthlib.diff import revision_diff
+from healthlib.exceptions import NotPermitted, WorkflowError
+from healthlib.forms import ActionForm, ArticleAdminForm, GlossaryTermAdminForm
+from healthlib.markup import render_document, render_markdown
+from healthlib.models import (
+    Article,
+    ContentItem,
+    Decision,
+    GlossaryTerm,
+    Kind,
+    Review,
+    ReviewDates,
+    ReviewerProfile,
+    ReviewQueue,
+    Revision,
+    State,
+    Topic,
+    WorkflowEvent,
+)
+
+DUE_SOON_DAYS = 30
+REVIEWED = (Decision.APPROVED, Decision.REAFFIRMED)
+
+
+def _checklist(item, revision) -> list:
+    try:
+        from healthlib import checklist
+    except ImportError:  # pragma: no cover - the checklist is optional for the admin
+        return []
+    return checklist.evaluate(item, revision)
+
+
+def _preview_links():
+    try:
+        from healthlib import preview_links
+    except ImportError:  # pragma: no cover
+        return None
+    return preview_links
+
+
+def _can(user, action: str, item) -> bool:
+    """workflow.can() for actions that may not be in the transition table of this version."""
+    if action in workflow.TRANSITIONS:
+        return workflow.can(user, action, item)
+    return False
+
+
+def admin_url(item, view: str = "change", *args) -> str:
+    model = "article" if item.kind == Kind.ARTICLE else "glossaryterm"
+    return reverse(f"admin:healthlib_{model}_{view}", args=[item.pk, *args])
+
+
+# ---------------------------------------------------------------- changelist filters
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = gettext_lazy("review overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Overdue")), ("no", _("Not overdue"))]
+
+    def queryset(self, request, queryset):
+        overdue = Q(live_revision__isnull=False, next_review_due__lt=timezone.localdate())
+        if self.value() == "yes":
+            return queryset.filter(overdue)
+        if self.value() == "no":
+            return queryset.exclude(overdue)
+        return queryset
+
+
+class DueSoonFilter(admin.SimpleListFilter):
+    title = gettext_lazy("review due soon")
+    parameter_name = "due_soon"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Due within %(n)d days") % {"n": DUE_SOON_DAYS})]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            today = timezone.localdate()
+            return queryset.filter(
+                live_revision__isnull=False,
+                next_review_due__gte=today,
+                next_review_due__lte=today + datetime.timedelta(days=DUE_SOON_DAYS),
+            )
+        return queryset
+
+
+class ReviewerFilter(admin.SimpleListFilter):
+    """Items whose live revision was approved or reaffirmed by a given reviewer."""
+
+    title = gettext_lazy("reviewer")
+    parameter_name = "reviewer"
+
+    def lookups(self, request, model_admin):
+        rows = (
+            Review.objects.filter(decision__in=REVIEWED, reviewer__isnull=False)
+            .values_list("reviewer_id", "reviewer_name")
+            .order_by("reviewer_name")
+            .distinct()
+        )
+        return [(str(pk), name) for pk, name in dict(rows).items()]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value or not value.isdigit():
+            return queryset
+        reviewed = Review.objects.filter(
+            revision_id=OuterRef("live_revision_id"), reviewer_id=int(value), decision__in=REVIEWED
+        )
+        return queryset.filter(Exists(reviewed))
+
+
+# ---------------------------------------------------------------- content admins
+
+
+class ContentItemAdmin(admin.ModelAdmin):
+    """Shared by ArticleAdmin and GlossaryTermAdmin: edit the latest revision through the workflow."""
+
+    change_form_template = "admin/healthlib/content/change_form.html"
+    object_history_template = "admin/healthlib/content/history.html"
+    search_fields = ["title", "slug"]
+    list_per_page = 100
+    workflow_readonly = [
+        "state_display",
+        "revision_display",
+        "live_display",
+        "last_reviewed_at",
+        "next_review_due",
+        "publish_at",
+        "readability_display",
+    ]
+    metadata_fields: tuple[str, ...] = ()
+
+    # -- querysets and columns
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("owner")
+            .annotate(
+                latest_number=F("latest_revision__number"),
+                latest_grade=F("latest_revision__readability_grade"),
+                latest_minutes=F("latest_revision__reading_minutes"),
+            )
+        )
+
+    @admin.display(description=gettext_lazy("reading grade"), ordering="latest_grade")
+    def readability(self, obj):
+        grade = getattr(obj, "latest_grade", None)
+        return "–" if grade is None else f"{grade:.1f}"
+
+    @admin.display(description=gettext_lazy("workflow state"), ordering="state")
+    def state_display(self, obj):
+        text = obj.get_state_display()
+        if obj.publish_at:
+            text = _("%(state)s, scheduled for %(when)s") % {
+                "state": text,
+                "when": timezone.localtime(obj.publish_at).strftime("%Y-%m-%d %H:%M"),
+            }
+        return text
+
+    @admin.display(description=gettext_lazy("revision being edited"))
+    def revision_display(self, obj):
+        revision = obj.latest_revision
+        if revision is None:
+            return "–"
+        return _("Revision %(n)d by %(who)s, %(when)s") % {
+            "n": revision.number,
+            "who": revision.created_by_name,
+            "when": timezone.localtime(revision.created_at).strftime("%Y-%m-%d %H:%M"),
+        }
+
+    @admin.display(description=gettext_lazy("live revision"))
+    def live_display(self, obj):
+        if obj.live_revision is None:
+            return _("Nothing published yet")
+        return format_html(
+            '{} (<a href="{}">{}</a>)',
+            _("Revision %(n)d") % {"n": obj.live_revision.number},
+            obj.get_absolute_url(),
+            _("view live page"),
+        )
+
+    @admin.display(description=gettext_lazy("readability"))
+    def readability_display(self, obj):
+        revision = obj.latest_revision
+        if revision is None or revision.readability_grade is None:
+            return "–"
+        return _(
+            "US grade %(grade).1f (target %(target)s or lower); about %(minutes)d min to read, %(words)d words"
+        ) % {
+            "grade": revision.readability_grade,
+            "target": f"{healthlib_settings.READABILITY_TARGET_GRADE:g}",
+            "minutes": revision.reading_minutes,
+            "words": revision.word_count,
+        }
+
+    # -- the form
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # Content fields are declared on the form; only the metadata are model fields. (The
+        # model's own title and review interval are non-editable copies kept by the workflow.)
+        model_fields = [name for name in self.form._meta.fields if name not in self.get_readonly_fields(request, obj)]
+        kwargs["fields"] = [name for name in kwargs.get("fields") or model_fields if name in model_fields]
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
+
+    def content_fieldset(self, request, obj):
+        return (None, {"fields": list(self.form.content_fields) + ["based_on"]})
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            return [
+                (None, {"fields": ["content_preview"]}),
+                (_("Workflow"), {"fields": self.workflow_readonly}),
+                (_("Details"), {"fields": ["slug", *self.metadata_fields, "owner", "review_interval_days"]}),
+            ]
+        fieldsets = [self.content_fieldset(request, obj)]
+        fieldsets.append((_("Details"), {"fields": ["slug", *self.metadata_fields, "owner", "review_interval_days"]}))
+        if obj is not None:
+            fieldsets.append((_("Workflow"), {"fields": self.workflow_readonly}))
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(self.workflow_readonly) + ["content_preview"]
+        if obj is not None:
+            readonly.append("slug")
+        return readonly
+
+    @admin.display(description=gettext_lazy("latest revision"))
+    def content_preview(self, obj):
+        return format_html('<div class="healthlib-preview">{}</div>', revision_preview(obj, obj.latest_revision))
+
+    def save_form(self, request, form, change):
+        return form.saved_item
+
+    def save_model(self, request, obj, form, change):
+        # Already saved by the workflow during form validation.
+        pass
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+    def has_delete_permission(self, request, obj=None):
+        # Content with history cannot be deleted: archive it instead.
+        return False
+
+    # -- URLs
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        urls = [
+            path(
+                "<path:object_id>/workflow/<slug:action>/",
+                self.admin_site.admin_view(self.workflow_action_view),
+                name=f"{info[0]}_{info[1]}_workflow",
+            ),
+        ]
+        return urls + super().get_urls()
+
+    # -- change form context
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET" and object_id:
+            presence.touch(unquote(object_id), request.user)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(workspace_context(request, obj))
+            form = context["adminform"].form
+            context["stale_revision"] = getattr(form, "stale_revision", None)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def response_change(self, request, obj):
+        presence.leave(obj.pk, request.user)
+        return super().response_change(request, obj)
+
+    # -- workflow actions
+    def workflow_action_view(self, request, object_id, action):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if action not in WORKFLOW_ACTIONS:
+            raise Http404(_("Unknown workflow action."))
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(_("No such item."))
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        form = ActionForm(request.POST)
+        back = _safe_next(request) or admin_url(obj)
+        if not form.is_valid():
+            return _refused(request, back, "; ".join(str(e) for errs in form.errors.values() for e in errs), 400)
+        handler, needs_revision, success = WORKFLOW_ACTIONS[action]
+        if needs_revision and not form.cleaned_data.get("revision"):
+            return _refused(request, back, _("The form did not say which revision you saw. Reload and try again."), 400)
+        try:
+            result = handler(obj, request.user, form.cleaned_data)
+        except NotPermitted as exc:
+            return TemplateResponse(
+                request,
+                "admin/healthlib/refused.html",
+                {**self.admin_site.each_context(request), "title": _("Not allowed"), "message": exc.message,
+                 "back": admin_url(obj), "opts": self.opts},
+                status=exc.status_code,
+            )  # fmt: skip
+        except WorkflowError as exc:
+            return _refused(request, back, exc.message, exc.status_code)
+        obj.refresh_from_db()
+        message = success(obj, result) if callable(success) else success
+        messages.success(request, message)
+        if _wants_json(request):
+            return JsonResponse({"ok": True, "state": obj.state, "message": str(message)})
+        return HttpResponseRedirect(back)
+
+    # -- history
+    def history_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(_("No such item."))
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        revisions = list(
+            Revision.objects.filter(item=obj)
+            .defer("content")
+            .prefetch_related(
+                Prefetch("reviews", queryset=Review.objects.order_by("reviewed_at", "pk")),
+                Prefetch("events", queryset=WorkflowEvent.objects.order_by("created_at", "pk")),
+            )
+            .order_by("-number")
+        )
+        compare = None
+        a, b = request.GET.get("a", ""), request.GET.get("b", "")
+        if a.isdigit() and b.isdigit():
+            pair = {r.pk: r for r in Revision.objects.filter(item=obj, pk__in=[int(a), int(b)])}
+            if len(pair) == 2:
+                old, new = sorted(pair.values(), key=lambda r: r.number)
+                compare = {
+                    "old": old,
+                    "new": new,
+                    **revision_diff(
+                        old.content,
+                        new.content,
+                        old_label=_("revision %(n)d") % {"n": old.number},
+                        new_label=_("revision %(n)d") % {"n": new.number},
+                    ),
+                }
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("History of “%(title)s”") % {"title": obj.title},
+            "subtitle": None,
+            "object": obj,
+            "original": obj,
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "revisions": revisions,
+            "compare": compare,
+            "selected": (a, b),
+            "item_events": WorkflowEvent.objects.filter(item=obj, revision__isnull=True).order_by("created_at"),
+            "can_restore": workflow.can(request.user, "restore", obj),
+            "restore_url": admin_url(obj, "workflow", "restore"),
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.object_history_template, context)
+
+
+def revision_preview(item, revision) -> str:
+    """A revision rendered as readers would see it, through the one sanitizing pipeline."""
+    from django.template.loader import render_to_string
+
+    if revision is None:
+        return ""
+    content = revision.content
+    if item.kind == Kind.ARTICLE:
+        document = render_document(content["body"])
+        context = {"kind": "article", "content": content, "body_html": document.html}
+    else:
+        context = {
+            "kind": "term",
+            "content": content,
+            "full_html": render_markdown(content["full_definition"]),
+            "professional_html": render_markdown(content["professional_definition"]),
+        }
+    return render_to_string("admin/healthlib/content/preview.html", context)
+
+
+def _wants_json(request) -> bool:
+    return request.accepts("application/json") and not request.accepts("text/html")
+
+
+def _safe_next(request) -> str | None:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return None
+
+
+def _refused(request, back: str, message: str, status: int):
+    """A refusal in the normal form flow: say why, change nothing, go back (JSON clients get the status)."""
+    if _wants_json(request):
+        return JsonResponse({"ok": False, "error": str(message)}, status=status)
+    messages.error(request, message)
+    return HttpResponseRedirect(back)
+
+
+# ---------------------------------------------------------------- the actions
+
+
+def _submit(item, user, data):
+    return workflow.submit(item, user, revision=data["revision"], comment=data["comment"])
+
+
+def _withdraw(item, user, data):
+    return workflow.withdraw(item, user, revision=data["revision"], comment=data["comment"])
+
+
+def _approve(item, user, data):
+    return workflow.approve(item, user, revision=data["revision"], comment=data["comment"])
+
+
+def _request_changes(item, user, data):
+    return workflow.request_changes(item, user, revision=data["revision"], comment=data["comment"])
+
+
+def _publish(item, user, data):
+    return workflow.publish(item, user, revision=data["revision"])
+
+
+def _reaffirm(item, user, data):
+    return workflow.reaffirm(item, user, revision=data["revision"], comment=data["comment"])
+
+
+def _archive(item, user, data):
+    return workflow.archive(item, user, comment=data["comment"])
+
+
+def _restore(item, user, data):
+    return workflow.restore(item, user, revision=data["revision"], based_on=data.get("based_on"))
+
+
+def _schedule(item, user, data):
+    if not data.get("publish_at"):
+        from healthlib.exceptions import InvalidContent
+
+        raise InvalidContent(_("Choose a date and time to publish."))
+    return workflow.schedule_publish(item, user, at=data["publish_at"], revision=data["revision"])
+
+
+def _cancel_schedule(item, user, data):
+    return workflow.cancel_schedule(item, user)
+
+
+def _review_link(item, user, data):
+    links = _preview_links()
+    if links is None:  # pragma: no cover
+        raise Http404
+    if not user.has_perm(workflow.EDIT):
+        raise NotPermitted(_("Only editors can share review links."))
+    revision = Revision.objects.filter(item=item, pk=data["revision"]).first()
+    if revision is None:
+        raise Http404
+    days = data.get("expires_in_days") or 7
+    token = links.create_link(user, revision, datetime.timedelta(days=days))
+    return reverse("healthlib:shared_preview", args=[token])
+
+
+def _review_link_message(item, url):
+    return format_html(
+        "{} <a href='{}' class='healthlib-share-link'>{}</a>",
+        _("Review link created (read-only, expires automatically). Send this address:"),
+        url,
+        url,
+    )
+
+
+#: action name -> (handler, needs the revision the user saw, success message)
+WORKFLOW_ACTIONS: dict[str, tuple[Any, bool, Any]] = {
+    "submit": (_submit, True, gettext_lazy("Submitted for medical review.")),
+    "withdraw": (_withdraw, True, gettext_lazy("Withdrawn from review; it is a draft again.")),
+    "approve": (_approve, True, gettext_lazy("Approved.")),
+    "request_changes": (_request_changes, True, gettext_lazy("Changes requested; the editor has been told.")),
+    "publish": (_publish, True, gettext_lazy("Published: readers now see this revision.")),
+    "reaffirm": (_reaffirm, True, gettext_lazy("Reaffirmed as still accurate; the review date is today.")),
+    "archive": (_archive, False, gettext_lazy("Archived: it is no longer on the site.")),
+    "restore": (_restore, True, gettext_lazy("Restored as a new draft.")),
+    "schedule": (_schedule, True, gettext_lazy("Scheduled for publication.")),
+    "cancel_schedule": (_cancel_schedule, False, gettext_lazy("Schedule cancelled.")),
+    "review_link": (_review_link, True, _review_link_message),
+}
+
+
+def workspace_context(request, item) -> dict[str, Any]:
+    """Everything the change form shows around the fields: actions, banner, presence, checklist."""
+    user = request.user
+    latest, live = item.latest_revision, item.live_revision
+    actions = []
+
+    def add(name, label, revision=None, comment=None, **extra):
+        actions.append(
+            {
+                "name": name,
+                "label": label,
+                "url": admin_url(item, "workflow", name),
+                "revision": revision.pk if revision else "",
+                "comment": comment,
+                **extra,
+            }
+        )
+
+    if _can(user, "submit", item):
+        add("submit", _("Submit for medical review"), latest, comment="optional")
+    if _can(user, "withdraw", item):
+        add("withdraw", _("Withdraw from review"), latest)
+    if _can(user, "approve", item):
+        add("approve", _("Approve revision %(n)d") % {"n": latest.number}, latest, comment="optional",
+            hash=latest.content_hash)  # fmt: skip
+    if _can(user, "request_changes", item):
+        add("request_changes", _("Request changes"), latest, comment="required")
+    if _can(user, "publish", item):
+        add("publish", _("Publish revision %(n)d") % {"n": latest.number}, latest)
+        if hasattr(workflow, "schedule_publish") and _can(user, "schedule_publish", item):
+            add("schedule", _("Schedule publication"), latest, schedule=True)
+    if item.publish_at and hasattr(workflow, "cancel_schedule") and _can(user, "cancel_schedule", item):
+        add("cancel_schedule", _("Cancel scheduled publication"))
+    if live is not None and _can(user, "reaffirm", item):
+        add("reaffirm", _("Reaffirm live revision %(n)d as still accurate") % {"n": live.number}, live,
+            comment="optional")  # fmt: skip
+    if _can(user, "archive", item):
+        add("archive", _("Archive"), comment="optional", danger=True)
+    if item.state == State.ARCHIVED and _can(user, "restore", item):
+        add("restore", _("Restore as a draft"), latest, based_on=latest.pk)
+    if latest is not None and _preview_links() is not None and user.has_perm(workflow.EDIT):
+        add("review_link", _("Create a review link for an outside expert"), latest, link=True)
+
+    reviewer_page = None
+    if item.state == State.IN_REVIEW and user.has_perm(workflow.REVIEW):
+        reviewer_page = reverse("admin:healthlib_reviewqueue_review", args=[item.pk])
+    return {
+        "workflow_actions": actions,
+        "latest_revision": latest,
+        "live_revision": live,
+        "editing_new_draft": live is not None,
+        "others_here": presence.others(item.pk, user),
+        "checklist": _checklist(item, latest) if latest else [],
+        "readability_target": healthlib_settings.READABILITY_TARGET_GRADE,
+        "history_url": admin_url(item, "history"),
+        "reviewer_page": reviewer_page,
+        "open_comments": Review.objects.filter(
+            revision__item=item, decision=Decision.CHANGES_REQUESTED, round=item.review_round
+        ).order_by("-reviewed_at")[:5]
+        if item.state == State.CHANGES_REQUESTED
+        else [],
+    }
+
+
+@admin.register(Article)
+class ArticleAdmin(ContentItemAdmin):
+    form = ArticleAdminForm
+    list_display = ["title", "article_type", "state", "last_reviewed_at", "next_review_due", "readability"]
+    list_filter = ["state", OverdueFilter, DueSoonFilter, "topics", "article_type", ReviewerFilter]
+    metadata_fields = ("article_type", "topics")
+    filter_horizontal = ["topics"]
+
+
+@admin.register(GlossaryTerm)
+class GlossaryTermAdmin(ContentItemAdmin):
+    form = GlossaryTermAdminForm
+    list_display = ["title", "state", "last_reviewed_at", "next_review_due", "readability"]
+    list_filter = ["state", OverdueFilter, DueSoonFilter, ReviewerFilter]
+
+
+# ---------------------------------------------------------------- the review queue
+
+
+def review_queue(user):
+    """Items in review whose latest revision ``user`` did not write or submit, oldest submission first.
+
+    The same rule as :func:`healthlib.workflow.contributors`, as one query with subqueries, so the
+    page costs the same whatever the number of rows.
+    """
+    publishes = WorkflowEvent.objects.filter(
+        item=OuterRef("pk"), action="healthlib.publish", revision__number__lt=OuterRef("latest_revision__number")
+    ).order_by("-revision__number")
+    submits = WorkflowEvent.objects.filter(
+        item=OuterRef("pk"), action="healthlib.submit", revision=OuterRef("latest_revision")
+    ).order_by("-created_at", "-pk")
+    queryset = ContentItem.objects.filter(state=State.IN_REVIEW).annotate(
+        previous_live=Coalesce(Subquery(publishes.values("revision__number")[:1]), 0),
+        submitted_at=Subquery(submits.values("created_at")[:1]),
+        submitted_by=Subquery(submits.values("actor_name")[:1]),
+    )
+    wrote = Revision.objects.filter(
+        item=OuterRef("pk"),
+        created_by=user,
+        number__gt=OuterRef("previous_live"),
+        number__lte=OuterRef("latest_revision__number"),
+    )
+    submitted = WorkflowEvent.objects.filter(
+        item=OuterRef("pk"), action="healthlib.submit", revision=OuterRef("latest_revision"), actor=user
+    )
+    approved_by_me = Review.objects.filter(
+        revision=OuterRef("latest_revision"),
+        round=OuterRef("review_round"),
+        decision=Decision.APPROVED,
+        reviewer=user,
+    )
+    return (
+        queryset.filter(~Exists(wrote), ~Exists(submitted))
+        .annotate(approved_by_me=Exists(approved_by_me))
+        .select_related("latest_revision", "live_revision")
+        .defer("latest_revision__content", "live_revision__content")
+        .order_by(F("submitted_at").asc(nulls_first=True), "pk")
+    )
+
+
+class WorkspaceEntryAdmin(admin.ModelAdmin):
+    """Base for the proxy entries: visible in the index, never addable, changeable or deletable."""
+
+    permission: str = workflow.REVIEW
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.has_perm(self.permission)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _context(self, request, title: str) -> dict[str, Any]:
+        request.current_app = self.admin_site.name
+        return {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subtitle": None,
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+        }
+
+
+@admin.register(ReviewQueue)
+class ReviewQueueAdmin(WorkspaceEntryAdmin):
+    def get_urls(self):
+        return [
+            path("", self.admin_site.admin_view(self.changelist_view), name="healthlib_reviewqueue_changelist"),
+            path("<int:pk>/", self.admin_site.admin_view(self.review_view), name="healthlib_reviewqueue_review"),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        entries = list(review_queue(request.user))
+        context = {**self._context(request, _("Review queue")), "entries": entries}
+        return TemplateResponse(request, "admin/healthlib/review_queue.html", context)
+
+    def review_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        base = ContentItem.objects.select_related("latest_revision", "live_revision").filter(pk=pk).first()
+        if base is None:
+            raise Http404(_("No such item."))
+        item = base.specific()
+        latest, live = item.latest_revision, item.live_revision
+        diff = revision_diff(
+            live.content if live else None,
+            latest.content,
+            old_label=_("live revision %(n)d") % {"n": live.number} if live else _("nothing published"),
+            new_label=_("revision %(n)d") % {"n": latest.number},
+        )
+        user = request.user
+        contributed = request.user.pk in workflow.contributors(item, latest)
+        context = {
+            **self._context(request, _("Review “%(title)s”") % {"title": item.title}),
+            "item": item,
+            "latest": latest,
+            "live": live,
+            "diff": diff,
+            "preview": revision_preview(item, latest),
+            "checklist": _checklist(item, latest),
+            "readability_target": healthlib_settings.READABILITY_TARGET_GRADE,
+            "can_approve": _can(user, "approve", item),
+            "can_request_changes": _can(user, "request_changes", item),
+            "contributed": contributed,
+            "in_review": item.state == State.IN_REVIEW,
+            "approve_url": admin_url(item, "workflow", "approve"),
+            "request_changes_url": admin_url(item, "workflow", "request_changes"),
+            "change_url": admin_url(item),
+            "history_url": admin_url(item, "history"),
+            "queue_url": reverse("admin:healthlib_reviewqueue_changelist"),
+            "reviews": Review.objects.filter(revision__item=item)
+            .select_related("revision")
+            .order_by("-reviewed_at")[:10],
+        }
+        return TemplateResponse(request, "admin/healthlib/review.html", context)
+
+
+@admin.register(ReviewDates)
+class ReviewDatesAdmin(WorkspaceEntryAdmin):
+    def has_view_permission(self, request, obj=None):
+        user = request.user
+        return user.is_active and (user.has_perm(workflow.REVIEW) or user.has_perm(workflow.EDIT))
+
+    def get_urls(self):
+        return [path("", self.admin_site.admin_view(self.changelist_view), name="healthlib_reviewdates_changelist")]
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        from healthlib import review_due
+
+        report = review_due.report(soon_days=DUE_SOON_DAYS, recent_days=DUE_SOON_DAYS)
+        sections = [
+            ("overdue", _("Overdue"), report.overdue),
+            ("due_soon", _("Due within %(n)d days") % {"n": DUE_SOON_DAYS}, report.due_soon),
+            ("recently_reviewed", _("Reviewed in the last %(n)d days") % {"n": DUE_SOON_DAYS},
+             report.recently_reviewed),
+            ("scheduled", _("Scheduled to publish"), report.scheduled),
+        ]  # fmt: skip
+        context = {
+            **self._context(request, _("Review dates")),
+            "sections": [
+                {"code": code, "title": title, "rows": [(row, admin_url(row)) for row in rows]}
+                for code, title, rows in sections
+            ],
+            "today": timezone.localdate(),
+        }
+        return TemplateResponse(request, "admin/healthlib/review_dates.html", context)
+
+
+# ---------------------------------------------------------------- read-only history records
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Revisions, reviews and audit events are append-only: the admin only shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Revision)
+class RevisionAdmin(ReadOnlyAdmin):
+    list_display = ["title", "number", "created_by_name", "created_at", "readability_grade", "short_hash"]
+    list_filter = ["created_at"]
+    search_fields = ["title", "content_hash", "created_by_name"]
+    exclude = ["content"]
+    readonly_fields = ["content_display"]
+
+    @admin.display(description=gettext_lazy("content hash"))
+    def short_hash(self, obj):
+        return obj.content_hash[:12]
+
+    @admin.display(description=gettext_lazy("content"))
+    def content_display(self, obj):
+        return format_html("<pre>{}</pre>", obj.content)
+
+
+@admin.register(Review)
+class ReviewAdmin(ReadOnlyAdmin):
+    list_display = ["revision", "decision", "reviewer_name", "reviewer_credentials", "reviewed_at"]
+    list_filter = ["decision"]
+    list_select_related = ["revision"]
+    search_fields = ["reviewer_name", "comment"]
+
+
+@admin.register(WorkflowEvent)
+class WorkflowEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "item", "from_state", "to_state", "actor_name"]
+    list_filter = ["action"]
+    list_select_related = ["item"]
+    search_fields = ["actor_name", "comment"]
+
+
+# ---------------------------------------------------------------- topics and reviewer profiles
 
 
 @admin.register(Topic)
@@ -14,5 +830,28 @@ class TopicAdmin(admin.ModelAdmin):
 
 @admin.register(ReviewerProfile)
 class ReviewerProfileAdmin(admin.ModelAdmin):
+    """A reviewer edits their own profile (what readers see); superusers edit anyone's."""
+
     list_display = ["display_name", "credentials", "specialty", "user"]
     search_fields = ["display_name", "credentials", "specialty"]
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        if obj is None:
+            return super().has_change_permission(request)
+        return obj.user_id == request.user.pk
+
+    def has_view_permission(self, request, obj=None):
+        if obj is not None and obj.user_id == request.user.pk:
+            return True
+        return super().has_view_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if request.user.is_superuser else ["user"]

@@ -11,7 +11,7 @@ import difflib
 import re
 from typing import Any
 
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
@@ -69,11 +69,28 @@ def source_text(content: dict[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
-def _join(words: list[str]) -> SafeString:
-    out = []
+BR = mark_safe("<br>")
+
+
+def _pieces(words: list[str], tag: str = "") -> list[SafeString]:
+    """Escaped runs of words (wrapped in ``tag`` if given), with a ``<br>`` piece at each block boundary."""
+    pieces: list[SafeString] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            text = " ".join(conditional_escape(word) for word in run)
+            pieces.append(mark_safe(f"<{tag}>{text}</{tag}>" if tag else text))
+            run.clear()
+
     for word in words:
-        out.append(mark_safe("<br>") if word == BLOCK else conditional_escape(word))
-    return mark_safe(" ".join(out).replace(" <br> ", "<br>"))
+        if word == BLOCK:
+            flush()
+            pieces.append(BR)
+        else:
+            run.append(word)
+    flush()
+    return pieces
 
 
 def word_diff(old: str, new: str) -> SafeString:
@@ -83,16 +100,21 @@ def word_diff(old: str, new: str) -> SafeString:
     """
     a, b = tokens(old), tokens(new)
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    parts: list[SafeString] = []
+    pieces: list[SafeString] = []
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
-            parts.append(_join(a[i1:i2]))
+            pieces += _pieces(a[i1:i2])
             continue
         if op in ("delete", "replace"):
-            parts.append(format_html("<del>{}</del>", _join(a[i1:i2])))
+            pieces += _pieces(a[i1:i2], "del")
         if op in ("insert", "replace"):
-            parts.append(format_html("<ins>{}</ins>", _join(b[j1:j2])))
-    return mark_safe(" ".join(parts))
+            pieces += _pieces(b[j1:j2], "ins")
+    html = ""
+    for index, piece in enumerate(pieces):
+        if index and piece is not BR and pieces[index - 1] is not BR:
+            html += " "
+        html += piece
+    return mark_safe(html)
 
 
 def unified_diff(old: str, new: str, old_label: str = "", new_label: str = "") -> list[tuple[str, str]]:
