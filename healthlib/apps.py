@@ -19,3 +19,6 @@ class HealthlibConfig(AppConfig):
         post_migrate.connect(roles.ensure_roles_after_migrate, sender=self)
         notifications.connect()
         glossary_linker.connect()
+        from healthlib import cache
+
+        cache.connect()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
@@ -73,3 +75,43 @@ def _valid_checklist(value) -> bool:
         and set(value) <= set(DEFAULTS["CHECKLIST"])
         and all(level in ("required", "recommended", "off") for level in value.values())
     )
+
+
+_AD_SLOT = re.compile(r"^(after_intro|end|after_section_[1-9][0-9]*)$")
+
+
+@register(Tags.compatibility)
+def check_reader_settings(app_configs=None, **kwargs) -> list[Error]:
+    """The readers' side: advertising slots, page cache and policy page slugs (E020-E022)."""
+    user = getattr(settings, "HEALTHLIB", {})
+    if not isinstance(user, dict):
+        return []
+    errors: list[Error] = []
+    slots = user.get("AD_SLOTS", [])
+    if not (isinstance(slots, (list, tuple)) and all(isinstance(s, str) and _AD_SLOT.match(s) for s in slots)):
+        errors.append(
+            Error(
+                "HEALTHLIB['AD_SLOTS'] must be a list of slot positions.",
+                hint='Positions: "after_intro", "after_section_N" (N = 1, 2, ...) and "end"; [] turns ads off.',
+                id="healthlib.E020",
+            )
+        )
+    alias = user.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"])
+    if alias not in getattr(settings, "CACHES", {"default": {}}):
+        errors.append(Error(f"HEALTHLIB['CACHE_ALIAS'] names no cache in CACHES: {alias!r}.", id="healthlib.E021"))
+    for key in ("CACHE_TIMEOUT", "CACHE_MAX_AGE", "CACHE_STALE_WHILE_REVALIDATE"):
+        value = user.get(key, 0)
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+            errors.append(
+                Error(f"HEALTHLIB['{key}'] must be a whole number of seconds (0 or more).", id="healthlib.E021")
+            )
+    for key in ("EDITORIAL_POLICY_SLUG", "ADVERTISING_POLICY_SLUG"):
+        if key in user and not (isinstance(user[key], str) and _SLUG.match(user[key])):
+            errors.append(Error(f"HEALTHLIB['{key}'] must be an article slug.", id="healthlib.E022"))
+    for key in ("SEARCH_PAGE_SIZE", "RECENT_ARTICLES", "FEED_ITEMS"):
+        if key in user and not _positive_int(user[key]):
+            errors.append(Error(f"HEALTHLIB['{key}'] must be an integer of at least 1.", id="healthlib.E022"))
+    return errors
+
+
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")

@@ -43,6 +43,22 @@ DEFAULTS: dict[str, Any] = {
         "glossary_published": "required",
         "comments_resolved": "required",
     },
+    # Slugs of the policy articles (article type "policy") that every article page links to.
+    "EDITORIAL_POLICY_SLUG": "editorial-process",
+    "ADVERTISING_POLICY_SLUG": "advertising-policy",
+    # Where article pages show advertising: "after_intro", "after_section_N" (N >= 1), "end". Empty: no ads.
+    "AD_SLOTS": [],
+    # Ad markup placed inside each slot by the default healthlib/ad_slot.html (trusted HTML from the site).
+    "AD_HTML": "",
+    # Page cache: which cache, how long entries live, and the Cache-Control sent to CDNs and browsers.
+    "CACHE_ALIAS": "default",
+    "CACHE_TIMEOUT": 86400,
+    "CACHE_MAX_AGE": 300,
+    "CACHE_STALE_WHILE_REVALIDATE": 60,
+    # Items per page of search results, recently reviewed articles on the home page, and feed entries.
+    "SEARCH_PAGE_SIZE": 20,
+    "RECENT_ARTICLES": 6,
+    "FEED_ITEMS": 30,
 }
 
 

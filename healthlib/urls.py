@@ -1,10 +1,24 @@
+from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
-from healthlib import views
+from healthlib import feeds, sitemaps, views
+from healthlib.preview_links import shared_preview
+from healthlib.cache import reader_page
 
 app_name = "healthlib"
 
 urlpatterns = [
-    path("articles/<slug:slug>/", views.ArticleDetailView.as_view(), name="article_detail"),
-    path("glossary/<slug:slug>/", views.TermDetailView.as_view(), name="term_detail"),
+    path("", views.home, name="home"),
+    path("articles/", views.article_index, name="article_index"),
+    path("articles/<slug:slug>/", views.article_detail, name="article_detail"),
+    path("topics/<slug:slug>/", views.topic_detail, name="topic_detail"),
+    path("types/<slug:article_type>/", views.article_type_detail, name="article_type_detail"),
+    path("glossary/", views.glossary, name="glossary"),
+    path("glossary/<slug:slug>/", views.term_detail, name="term_detail"),
+    path("search/", views.search, name="search"),
+    path("feeds/rss/", reader_page(feeds.LatestArticlesFeed()), name="feed_rss"),
+    path("feeds/atom/", reader_page(feeds.LatestArticlesAtomFeed()), name="feed_atom"),
+    path("sitemap.xml", reader_page(sitemap), {"sitemaps": sitemaps.SITEMAPS}, name="sitemap"),
+    path("preview/revision/<int:pk>/", views.preview_revision, name="preview_revision"),
+    path("preview/shared/<str:token>/", shared_preview, name="shared_preview"),
 ]

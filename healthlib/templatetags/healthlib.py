@@ -21,3 +21,10 @@ def review_date(value) -> str:
 def healthlib_setting(name: str):
     """Read a HEALTHLIB setting in a template: ``{% healthlib_setting "SITE_NAME" %}``."""
     return getattr(healthlib_settings, name)
+
+
+@register.simple_tag(takes_context=True)
+def absolute_url(context, path: str) -> str:
+    """``path`` as an absolute URL on the current host: ``{% absolute_url request.path %}``."""
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request is not None else path
