@@ -2,8 +2,8 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
 from healthlib import feeds, sitemaps, views
-from healthlib.preview_links import shared_preview
 from healthlib.cache import reader_page
+from healthlib.preview_links import shared_preview
 
 app_name = "healthlib"
 
