@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -41,6 +42,7 @@ from healthlib.exceptions import (
 )
 from healthlib.models import (
     Article,
+    ArticleType,
     ContentItem,
     Decision,
     GlossaryTerm,
@@ -235,11 +237,13 @@ def _intact(item: ContentItem, revision: Revision) -> None:
         )
 
 
-def _clean_content(item_or_kind, content: dict[str, Any], slug: str) -> dict[str, Any]:
+def _clean_content(
+    item_or_kind, content: dict[str, Any], slug: str, pending_slugs: Collection[str] = ()
+) -> dict[str, Any]:
     kind = getattr(item_or_kind, "kind", item_or_kind)
     if kind == Kind.ARTICLE:
         return clean_article_content(content)
-    known = set(GlossaryTerm.objects.values_list("slug", flat=True))
+    known = set(GlossaryTerm.objects.values_list("slug", flat=True)) | set(pending_slugs)
     return clean_term_content(content, known_slugs=known, own_slug=slug)
 
 
@@ -371,8 +375,14 @@ def create_article(
     return article
 
 
-def create_glossary_term(user, *, slug: str, content: dict[str, Any], owner=None) -> GlossaryTerm:
-    """Create a glossary term with its first draft revision."""
+def create_glossary_term(
+    user, *, slug: str, content: dict[str, Any], owner=None, pending_slugs: Collection[str] = ()
+) -> GlossaryTerm:
+    """Create a glossary term with its first draft revision.
+
+    ``pending_slugs`` are glossary terms created later in the same transaction (a content import
+    of terms that name each other); ``related_terms`` may name them as well as existing terms.
+    """
     _check_permission(user, TRANSITIONS["save_draft"])
     with transaction.atomic():
         if GlossaryTerm.objects.filter(slug=slug).exists():
@@ -380,7 +390,7 @@ def create_glossary_term(user, *, slug: str, content: dict[str, Any], owner=None
                 _("A glossary term with the address “%(slug)s” already exists.") % {"slug": slug},
                 {"slug": [_("Taken.")]},
             )
-        cleaned = _clean_content(Kind.GLOSSARY_TERM, content, slug)
+        cleaned = _clean_content(Kind.GLOSSARY_TERM, content, slug, pending_slugs)
         term = GlossaryTerm(slug=slug, owner=owner or user)
         term.full_clean(exclude=["title", "owner"])
         term.title = cleaned["term"]
@@ -393,12 +403,20 @@ def create_glossary_term(user, *, slug: str, content: dict[str, Any], owner=None
 # ---------------------------------------------------------------- transitions
 
 
-def save_draft(item: ContentItem, user, content: dict[str, Any], *, based_on: Revision | int) -> Revision:
+def save_draft(
+    item: ContentItem,
+    user,
+    content: dict[str, Any],
+    *,
+    based_on: Revision | int,
+    pending_slugs: Collection[str] = (),
+) -> Revision:
     """Save edited content as a new draft revision.
 
     ``based_on`` is the revision the editor started from; if someone saved since, the save is
     refused with :class:`StaleVersion` rather than merged. Saving unchanged content does nothing.
     A published item keeps serving its live revision until the new draft is approved and published.
+    ``pending_slugs``: as for :func:`create_glossary_term`.
     """
     transition = TRANSITIONS["save_draft"]
     with transaction.atomic():
@@ -406,7 +424,7 @@ def save_draft(item: ContentItem, user, content: dict[str, Any], *, based_on: Re
         _check_permission(user, transition)
         _check_state(fresh, transition)
         _expect(fresh, based_on, fresh.latest_revision, _("latest"))
-        cleaned = _clean_content(fresh, content, fresh.slug)
+        cleaned = _clean_content(fresh, content, fresh.slug, pending_slugs)
         latest = fresh.latest_revision
         if content_hash(cleaned) == latest.content_hash:
             return latest
@@ -701,3 +719,27 @@ def set_review_interval(item: ContentItem, user, days: int | None) -> ContentIte
             comment=_("Review interval: %(d)s days.") % {"d": days or healthlib_settings.REVIEW_INTERVAL_DAYS},
         )  # fmt: skip
     return _sync(item, fresh)
+
+
+#: Not in TRANSITIONS: type and topics are filing details, not reviewed content, so no state changes.
+_SET_DETAILS = Transition("set_details", gettext_lazy("Change article type and topics"), frozenset(S.values), EDIT)
+
+
+def set_article_details(article: Article, user, *, article_type: str, topics: list[Topic] | tuple) -> Article:
+    """Change an article's type and topics (how it is filed, not what readers read), with an audit event."""
+    if article_type not in ArticleType.values:
+        raise InvalidContent(_("Unknown article type “%(type)s”.") % {"type": article_type})
+    with transaction.atomic():
+        fresh = _lock(article)
+        _check_permission(user, _SET_DETAILS)
+        wanted = {topic.pk for topic in topics}
+        if fresh.article_type == article_type and set(fresh.topics.values_list("pk", flat=True)) == wanted:
+            return fresh
+        fresh.article_type = article_type
+        fresh.topics.set(topics)
+        _finish(
+            fresh, action="set_details", from_state=fresh.state, user=user, revision=fresh.latest_revision,
+            comment=_("Type: %(type)s. Topics: %(topics)s.")
+            % {"type": fresh.get_article_type_display(), "topics": ", ".join(t.name for t in topics) or "-"},
+        )  # fmt: skip
+    return _sync(article, fresh)
