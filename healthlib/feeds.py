@@ -6,6 +6,8 @@ so feed readers show a re-reviewed article again.
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.syndication.views import Feed
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
@@ -60,8 +62,8 @@ class LatestArticlesFeed(Feed):
         return item.get_absolute_url()
 
     def item_guid(self, item) -> str:
-        stamp = item.changed_at.strftime("%Y%m%dT%H%M%S")
-        return f"{item.get_absolute_url()}#reviewed-{stamp}"
+        # A URN (valid as an RSS guid and an Atom id) that is new for every publication or review.
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"{item.get_absolute_url()}#{item.changed_at.isoformat()}").urn
 
     item_guid_is_permalink = False
 

@@ -37,3 +37,29 @@ def test_each_check_fires(settings, expected):
 
 def test_partial_checklist_is_valid():
     assert ids(HEALTHLIB={"CHECKLIST": {"readability": "required", "references": "off"}}) == []
+
+
+@pytest.mark.parametrize(
+    "healthlib, expected",
+    [
+        ({"AD_SLOTS": "end"}, "healthlib.E020"),
+        ({"AD_SLOTS": ["after_section_0"]}, "healthlib.E020"),
+        ({"AD_SLOTS": ["inside_section_2"]}, "healthlib.E020"),
+        ({"CACHE_ALIAS": "nope"}, "healthlib.E021"),
+        ({"CACHE_MAX_AGE": -1}, "healthlib.E021"),
+        ({"EDITORIAL_POLICY_SLUG": "not a slug"}, "healthlib.E022"),
+        ({"SEARCH_PAGE_SIZE": 0}, "healthlib.E022"),
+    ],
+)
+def test_each_reader_check_fires(healthlib, expected):
+    from healthlib.checks import check_reader_settings
+
+    with override_settings(HEALTHLIB=healthlib):
+        assert [error.id for error in check_settings() + check_reader_settings()] == [expected]
+
+
+def test_valid_reader_settings_pass():
+    from healthlib.checks import check_reader_settings
+
+    with override_settings(HEALTHLIB={"AD_SLOTS": ["after_intro", "after_section_2", "end"], "CACHE_MAX_AGE": 0}):
+        assert check_settings() + check_reader_settings() == []
