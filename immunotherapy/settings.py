@@ -83,6 +83,20 @@ HEALTHLIB = {
     "SITE_NAME": "Immunotherapy Health Library",
     "PUBLISHER": "Immunotherapy Health Library (demo)",
     "REVIEW_INTERVAL_DAYS": 365,
+    # A house placeholder (templates/healthlib/ad_slot.html) after the second section and at the end.
+    "AD_SLOTS": ["after_section_2", "end"],
+}
+
+# The page cache must be shared by every worker process, or a publish would only invalidate the
+# pages cached by the worker that handled it. A file-based cache under var/ is shared by all
+# processes on this machine and needs no extra service; a site on several machines would use
+# Redis or memcached (or DatabaseCache) instead.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": BASE_DIR / "var" / "cache",
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
 }
 
 # Demo accounts exist only in the demo: see immunotherapy/demo.py.

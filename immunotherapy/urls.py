@@ -1,10 +1,14 @@
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 from django.views.generic import RedirectView
+
+from healthlib.sitemaps import SITEMAPS
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/health/", permanent=False)),
     path("health/", include("healthlib.urls")),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("admin/", admin.site.urls),
     path("markdownx/", include("healthlib.editor_preview")),
 ]
