@@ -342,7 +342,7 @@ class ContentItemAdmin(admin.ModelAdmin):
         except WorkflowError as exc:
             return _refused(request, back, exc.message, exc.status_code)
         obj.refresh_from_db()
-        message = success(obj, result) if callable(success) else success
+        message = success(request, obj, result) if callable(success) else success
         messages.success(request, message)
         if _wants_json(request):
             return JsonResponse({"ok": True, "state": obj.state, "message": str(message)})
@@ -497,10 +497,11 @@ def _review_link(item, user, data):
         raise Http404
     days = data.get("expires_in_days") or 7
     token = links.create_link(user, revision, datetime.timedelta(days=days))
-    return reverse("healthlib:shared_preview", args=[token])
+    return links.url_for(token)
 
 
-def _review_link_message(item, url):
+def _review_link_message(request, item, path):
+    url = request.build_absolute_uri(path)
     return format_html(
         "{} <a href='{}' class='healthlib-share-link'>{}</a>",
         _("Review link created (read-only, expires automatically). Send this address:"),

@@ -201,7 +201,9 @@ class ContentItemForm(forms.ModelForm):
 
 
 class ArticleAdminForm(ContentItemForm):
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    title = forms.CharField(
+        label=gettext_lazy("Title"), max_length=200, widget=forms.TextInput(attrs={"class": "vLargeTextField"})
+    )
     summary = forms.CharField(
         label=gettext_lazy("Summary"),
         required=False,
@@ -272,7 +274,9 @@ class ArticleAdminForm(ContentItemForm):
 
 
 class GlossaryTermAdminForm(ContentItemForm):
-    term = forms.CharField(label=gettext_lazy("Term"), max_length=200)
+    term = forms.CharField(
+        label=gettext_lazy("Term"), max_length=200, widget=forms.TextInput(attrs={"class": "vLargeTextField"})
+    )
     aliases = forms.CharField(
         label=gettext_lazy("Also known as"),
         required=False,
@@ -358,7 +362,7 @@ class ActionForm(forms.Form):
         required=False,
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
     )
-    expires_in_days = forms.IntegerField(required=False, min_value=1, max_value=90)
+    expires_in_days = forms.IntegerField(required=False, min_value=1, max_value=30)
 
     def clean_publish_at(self):
         value = self.cleaned_data.get("publish_at")

@@ -26,6 +26,10 @@ class Presence:
     username: str
     opened_at: datetime.datetime
 
+    @property
+    def just_now(self) -> bool:
+        return (timezone.now() - self.opened_at).total_seconds() < 60
+
 
 def _key(item_pk: int) -> str:
     return KEY.format(pk=item_pk)

@@ -635,7 +635,7 @@ def test_changelist_query_count_does_not_grow(client, editor, reviewer, n, djang
     topic = Topic.objects.create(name="T", slug="t")
     make_articles(editor, n, topic=topic)
     client.force_login(editor)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(11):
         response = client.get(reverse("admin:healthlib_article_changelist"))
     assert response.context["cl"].result_count == n
 
@@ -644,7 +644,7 @@ def test_changelist_query_count_does_not_grow(client, editor, reviewer, n, djang
 def test_review_queue_query_count_does_not_grow(client, editor, reviewer, n, django_assert_max_num_queries):
     make_articles(editor, n, submit=True)
     client.force_login(reviewer)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(7):
         response = client.get(reverse("admin:healthlib_reviewqueue_changelist"))
     assert len(response.context["entries"]) == n
 
@@ -789,3 +789,93 @@ def test_reviewer_only_user_cannot_open_queue_without_permission(client, db):
     plain = make_user("plainstaff")
     client.force_login(plain)
     assert client.get(reverse("admin:healthlib_reviewqueue_changelist")).status_code == 403
+
+
+# ---------------------------------------------------------------- scheduling, review links, dashboard
+
+
+def test_schedule_and_cancel_through_the_admin(client, article, editor, reviewer):
+    approved(article, editor, reviewer)
+    client.force_login(editor)
+    past = client.post(
+        action_url(article, "schedule"),
+        {"revision": article.latest_revision_id, "publish_at": "2000-01-01T09:00"},
+        follow=True,
+    )
+    assert any("future" in m for m in messages_of(past))
+    article.refresh_from_db()
+    assert article.publish_at is None
+    response = client.post(
+        action_url(article, "schedule"), {"revision": article.latest_revision_id, "publish_at": "2099-06-01T09:30"}
+    )
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert article.publish_at.isoformat() == "2099-06-01T09:30:00+00:00"
+    assert "cancel_schedule" in shown_actions(client, article)
+    client.post(action_url(article, "cancel_schedule"), {})
+    article.refresh_from_db()
+    assert article.publish_at is None and article.state == State.APPROVED
+
+
+def test_reviewer_cannot_schedule(client, article, editor, reviewer):
+    approved(article, editor, reviewer)
+    client.force_login(reviewer)
+    response = client.post(
+        action_url(article, "schedule"), {"revision": article.latest_revision_id, "publish_at": "2099-06-01T09:30"}
+    )
+    assert response.status_code == 403
+    article.refresh_from_db()
+    assert article.publish_at is None
+
+
+@pytest.mark.skipif(not LINK, reason="healthlib.preview_links is not there yet")
+def test_review_link_is_created_by_editors_only(client, article, editor, reviewer):
+    client.force_login(editor)
+    response = client.post(
+        action_url(article, "review_link"),
+        {"revision": article.latest_revision_id, "expires_in_days": "7"},
+        follow=True,
+    )
+    [message] = messages_of(response)
+    link = re.search(r"href='(http://testserver/[^']+)'", message).group(1)
+    client.logout()
+    page = client.get(link.removeprefix("http://testserver"))
+    assert page.status_code == 200
+    assert b"These drugs help T cells attack cancer." in page.content
+    client.force_login(reviewer)
+    response = client.post(action_url(article, "review_link"), {"revision": article.latest_revision_id})
+    assert response.status_code == 403
+    client.force_login(editor)
+    response = client.post(
+        action_url(article, "review_link"), {"revision": article.latest_revision_id, "expires_in_days": "365"}
+    )
+    assert response.status_code == 302  # refused by the form, with a message; no link created
+
+
+def test_review_dates_dashboard(client, published_article, article, editor, reviewer):
+    Article.objects.filter(pk=published_article.pk).update(next_review_due="2000-01-01")
+    client.force_login(editor)
+    response = client.get(reverse("admin:healthlib_reviewdates_changelist"))
+    assert response.status_code == 200
+    sections = {s["code"]: [row.pk for row, _ in s["rows"]] for s in response.context["sections"]}
+    assert sections["overdue"] == [published_article.pk]
+    assert sections["recently_reviewed"] == [published_article.pk]
+    assert sections["due_soon"] == [] and sections["scheduled"] == []
+    assert change_url(published_article) in response.content.decode()
+
+
+@pytest.mark.parametrize("n", [10, 200])
+def test_review_dates_query_count_does_not_grow(client, editor, reviewer, n, django_assert_max_num_queries):
+    make_articles(editor, n, submit=True)
+    for article in Article.objects.all():
+        workflow.approve(article, reviewer)
+        workflow.publish(article, editor)
+    client.force_login(editor)
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("admin:healthlib_reviewdates_changelist"))
+    assert len(response.context["sections"][2]["rows"]) == n
+
+
+def test_review_dates_needs_a_role(client, db):
+    client.force_login(make_user("plainstaff"))
+    assert client.get(reverse("admin:healthlib_reviewdates_changelist")).status_code == 403

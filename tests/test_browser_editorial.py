@@ -169,7 +169,7 @@ def test_editorial_loop(browser, live_server, people):
     assert "Please mention colitis" in editor.locator(".healthlib-comment").inner_text()
     editor.locator("#id_body").click()
     editor.locator("#id_body").press("Control+End")
-    editor.locator("#id_body").press_sequentially("- Diarrhea or colitis\n", delay=0)
+    editor.locator("#id_body").press_sequentially("\n- Diarrhea or colitis", delay=0)
     editor.locator(".markdownx-preview li", has_text="colitis").wait_for()
     shot(editor, "editor-fixes-text")
     editor.click("input[name=_continue]")
