@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-sqlite test-postgres lint migrations-check wheel-check browser-deps demo bench stress clean
+.PHONY: run test test-sqlite test-postgres lint migrations-check wheel-check browser-deps axe demo bench stress clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 
-test: $(STAMP) lint migrations-check browser-deps
+test: $(STAMP) lint migrations-check browser-deps axe
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 	$(MAKE) --no-print-directory wheel-check
@@ -52,6 +52,13 @@ browser-deps:
 		echo "==> installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "!! chromium is missing and we are not root: browser tests will be SKIPPED"; fi
+
+# axe-core (accessibility checks in tests/test_browser_reader.py), from the npm registry.
+AXE := .cache/npm/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	@if command -v npm >/dev/null 2>&1; then npm install --no-save --prefix .cache/npm axe-core@4; \
+	else echo "!! npm is missing: the axe-core accessibility checks will be SKIPPED"; fi
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache var db.sqlite3
