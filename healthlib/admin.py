@@ -577,6 +577,7 @@ def workspace_context(request, item) -> dict[str, Any]:
         "latest_revision": latest,
         "live_revision": live,
         "editing_new_draft": live is not None,
+        "content_frozen": item.state not in workflow.TRANSITIONS["save_draft"].sources and user.has_perm(workflow.EDIT),
         "others_here": presence.others(item.pk, user),
         "checklist": _checklist(item, latest) if latest else [],
         "readability_target": healthlib_settings.READABILITY_TARGET_GRADE,

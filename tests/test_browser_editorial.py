@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from healthlib import workflow
 from healthlib.conf import healthlib_settings
-from healthlib.models import Article, State
+from healthlib.models import Article, GlossaryTerm, State
 from tests.conftest import ARTICLE_CONTENT, edited, make_user
 
 CHROMIUM = "/usr/bin/chromium"
@@ -261,15 +261,40 @@ def test_stale_edit_is_refused_without_losing_text(browser, live_server, people)
     assert article.latest_revision.content["summary"] == "A summary saved first by editor2."
 
 
-def test_reviewer_sees_dashboard_entry_and_history(browser, live_server, people):
-    shot = Shots("history-")
+def test_history_changelist_dashboard_and_glossary(browser, live_server, people):
+    shot = Shots("workspace-")
     article = workflow.create_article(people["editor"], slug="hist", article_type="drug", content=ARTICLE_CONTENT)
     workflow.save_draft(
         article, people["editor"], edited(ARTICLE_CONTENT, title="Checkpoint drugs"), based_on=article.latest_revision
     )
+    other = workflow.create_article(
+        people["editor"], slug="live", article_type="treatment", content=edited(ARTICLE_CONTENT, title="Live one")
+    )
+    workflow.submit(other, people["editor"])
+    workflow.approve(other, people["reviewer"])
+    workflow.publish(other, people["editor"])
     page = login(browser, live_server, "editor")
     page.goto(live_server.url + reverse("admin:healthlib_article_history", args=[article.pk]))
     page.click("text=Compare selected revisions")
     page.locator(".healthlib-compare").wait_for()
     assert page.locator(".healthlib-compare ins", has_text="drugs").count() == 1
-    shot(page, "compare-two-revisions")
+    shot(page, "history-compare-two-revisions")
+
+    page.goto(live_server.url + reverse("admin:healthlib_article_changelist"))
+    assert page.locator("#result_list tbody tr").count() == 2
+    page.click("#changelist-filter >> text=Reviewer")
+    shot(page, "changelist-with-filters")
+    page.goto(live_server.url + reverse("admin:healthlib_reviewdates_changelist"))
+    assert "Live one" in page.locator("#recently_reviewed").inner_text()
+    shot(page, "review-dates-dashboard")
+
+    page.goto(live_server.url + reverse("admin:healthlib_glossaryterm_add"))
+    page.fill("#id_slug", "t-cell")
+    page.fill("#id_term", "T cell")
+    page.fill("#id_short_definition", "A white blood cell that fights infection.")
+    page.locator("#id_full_definition").press_sequentially("T cells **attack** infected cells.", delay=0)
+    page.locator(".markdownx-preview strong", has_text="attack").first.wait_for()
+    shot(page, "glossary-term-with-preview")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".healthlib-workspace")
+    assert GlossaryTerm.objects.get(slug="t-cell").latest_revision.content["full_definition"].startswith("T cells")
