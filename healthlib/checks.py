@@ -58,6 +58,15 @@ def check_settings(app_configs=None, **kwargs) -> list[Error]:
         errors.append(
             Error("HEALTHLIB['READABILITY_TARGET_GRADE'] must be a number from 1 to 20.", id="healthlib.E008")
         )
+    if "MAX_UPLOAD_BYTES" in user and not (
+        _positive_int(user["MAX_UPLOAD_BYTES"]) and user["MAX_UPLOAD_BYTES"] <= 100 * 1024 * 1024
+    ):
+        errors.append(
+            Error(
+                "HEALTHLIB['MAX_UPLOAD_BYTES'] must be a number of bytes from 1 to 104857600 (100 MB).",
+                id="healthlib.E010",
+            )
+        )
     if "CHECKLIST" in user and not _valid_checklist(user["CHECKLIST"]):
         errors.append(
             Error(

@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "READABILITY_TARGET_GRADE": 8.0,
     # Largest markdown body accepted, in characters.
     "MAX_BODY_CHARS": 200_000,
+    # Largest image an editor may upload through the markdown editor, in bytes.
+    "MAX_UPLOAD_BYTES": 5 * 1024 * 1024,
     # Words per minute used for the reading-time estimate.
     "READING_WORDS_PER_MINUTE": 200,
     # Names of the groups that healthlib creates and fills with its permissions.
