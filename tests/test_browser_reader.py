@@ -113,6 +113,10 @@ def test_keyboard_only_reader_reveals_inline_definitions(page, live_server, libr
     outline = page.evaluate("parseFloat(getComputedStyle(document.activeElement).outlineWidth)")
     assert outline >= 2
     shot(page, "article-definition-focused")
+    # Escape dismisses it without moving focus (WCAG 1.4.13); it comes back on the next focus.
+    page.keyboard.press("Escape")
+    assert definition_box(page)["width"] <= 1
+    assert page.evaluate("document.activeElement.classList.contains('glossary-term')")
     # Moving on hides it again; Enter on a term follows the link to the term page.
     page.keyboard.press("Shift+Tab")
     assert definition.bounding_box()["width"] <= 1

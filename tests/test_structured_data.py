@@ -114,5 +114,6 @@ def test_hostile_content_cannot_break_out_of_json_ld(wf, client, editor, reviewe
     assert data["name"] == "Title </script><script>alert(1)</script>"
     assert data["citation"][0]["name"] == "Ref </script>"
     assert data["about"][0]["name"] == "Topic </script>"
-    # Exactly one JSON-LD script block, and it is the only script on the page.
-    assert page.count("<script") == 1
+    # Exactly one JSON-LD block, and no inline script other than it.
+    assert page.count('<script type="application/ld+json">') == 1
+    assert page.count("<script") == 2 and '<script src="/static/healthlib/healthlib.js" defer></script>' in page
