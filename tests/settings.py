@@ -59,6 +59,9 @@ if os.environ.get("HEALTHLIB_TEST_DB") == "postgres":
             "PORT": os.environ.get("PGPORT", "5432"),
         }
     }
+elif os.environ.get("HEALTHLIB_TEST_SQLITE_FILE"):
+    # A database file that separate processes share (tests/db_process.py: killed imports, backups).
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["HEALTHLIB_TEST_SQLITE_FILE"]}}
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 

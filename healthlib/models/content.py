@@ -20,6 +20,23 @@ class ProtectedContentError(Exception):
     """Reviewed or published content cannot be deleted; archive it instead."""
 
 
+class ContentItemQuerySet(models.QuerySet):
+    """Bulk deletes refuse, like :meth:`ContentItem.delete`, when any item has a revision history."""
+
+    def delete(self):
+        from healthlib.models.revisions import Revision
+
+        protected = Revision.objects.filter(item__in=self.values("pk")).values("item_id").distinct().count()
+        if protected:
+            raise ProtectedContentError(
+                _("%(n)d of these items have a revision history, so they cannot be deleted. Archive them instead.")
+                % {"n": protected}
+            )
+        return super().delete()
+
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
+
 class State(models.TextChoices):
     DRAFT = "draft", _("Draft")
     IN_REVIEW = "in_review", _("In medical review")
@@ -120,6 +137,8 @@ class ContentItem(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ContentItemQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("content item")
