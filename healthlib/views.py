@@ -309,7 +309,8 @@ def term_detail(request: HttpRequest, slug: str) -> HttpResponse:
     path = term.get_absolute_url()
     # Articles link to the term by its path; the trailing slash keeps "t-cell" from matching "t-cell-therapy".
     articles = (
-        Article.objects.filter(live_revision__isnull=False, live_body_html__icontains=f'{path}"')
+        live_articles()
+        .filter(live_body_html__icontains=f'{path}"')
         .order_by("live_title")
         .only("slug", "live_title", "live_summary")
     )

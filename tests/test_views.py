@@ -149,8 +149,9 @@ def test_term_page_shows_definitions_aliases_related_terms_and_articles(wf, clie
     assert "For health professionals" in page and "thymus" in page
     assert 'href="/health/glossary/cancer/"' in page
     assert "Articles that use this term" in page and ARTICLE_URL in page
-    # The policy page and the other article do not link the term... the article that does is listed once.
     assert page.count(f'href="{ARTICLE_URL}"') == 1
+    # The policy page links the term too, but policy pages stay out of listings.
+    assert "editorial-process" not in page.split("Articles that use this term", 1)[1].split("healthlib-review", 1)[0]
 
 
 def test_feed_and_sitemap_are_served(client, library):
