@@ -14,11 +14,13 @@ class HealthlibConfig(AppConfig):
             glossary_linker,
             notifications,
             roles,
+            search,
         )
 
         post_migrate.connect(roles.ensure_roles_after_migrate, sender=self)
         notifications.connect()
         glossary_linker.connect()
+        search.connect()
         from healthlib import cache
 
         cache.connect()

@@ -13,6 +13,7 @@ from healthlib.models.content import (
 from healthlib.models.profiles import ReviewerProfile
 from healthlib.models.reviews import Decision, Review
 from healthlib.models.revisions import Revision, content_hash
+from healthlib.models.search import SearchEntry
 from healthlib.models.workspace import ReviewDates, ReviewQueue
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "ReviewQueue",
     "ReviewerProfile",
     "Revision",
+    "SearchEntry",
     "State",
     "Topic",
     "WorkflowEvent",

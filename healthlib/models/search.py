@@ -1,0 +1,32 @@
+"""The search index: one row per live article or glossary term, holding only what readers can see.
+
+Drafts, revisions in review and archived content never get a row (see :mod:`healthlib.search`).
+On SQLite an FTS5 external-content table mirrors this table through triggers; on PostgreSQL a
+generated, weighted ``tsvector`` column with a GIN index sits on it. Both are created by migration
+``0004_searchentry``, which checks the database vendor.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from healthlib.models.content import ContentItem, Kind
+
+
+class SearchEntry(models.Model):
+    item = models.OneToOneField(
+        ContentItem, primary_key=True, on_delete=models.CASCADE, related_name="search_entry", editable=False
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, editable=False)
+    title = models.CharField(_("title"), max_length=300, editable=False)
+    body_text = models.TextField(_("text"), blank=True, editable=False)
+    url = models.CharField(_("address"), max_length=500, editable=False)
+    indexed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("search entry")
+        verbose_name_plural = _("search entries")
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,296 @@
+"""Search: ranking, only live content, safe snippets, hostile queries, pagination. Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from healthlib import search, workflow
+from healthlib.models import SearchEntry
+
+from .conftest import ARTICLE_CONTENT, edited
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """Run the after-commit signal receivers (indexing) as a real commit would."""
+
+    def run(action, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return action(*args, **kwargs)
+
+    return run
+
+
+@pytest.fixture
+def publish(editor, reviewer, on_commit):
+    def publish(item):
+        on_commit(workflow.submit, item, editor)
+        on_commit(workflow.approve, item, reviewer)
+        on_commit(workflow.publish, item, editor)
+        item.refresh_from_db()
+        return item
+
+    return publish
+
+
+@pytest.fixture
+def make_article(editor, publish):
+    def make(slug, title, body, *, live=True, summary="A plain summary."):
+        article = workflow.create_article(
+            editor,
+            slug=slug,
+            article_type="guide",
+            content=edited(ARTICLE_CONTENT, title=title, body=body, summary=summary),
+        )
+        return publish(article) if live else article
+
+    return make
+
+
+def titles(results) -> list[str]:
+    return [hit.title for hit in results.hits]
+
+
+def test_finds_published_articles_and_terms(make_article, editor, publish):
+    make_article("melanoma", "Melanoma", "A skin cancer that immunotherapy can treat.")
+    term = workflow.create_glossary_term(
+        editor, slug="melanocyte", content={"term": "Melanocyte", "short_definition": "A skin cell that makes pigment."}
+    )
+    publish(term)
+    results = search.search("skin")
+    assert results.total == 2
+    assert {(hit.kind, hit.title, hit.url) for hit in results.hits} == {
+        ("article", "Melanoma", "/health/articles/melanoma/"),
+        ("glossary_term", "Melanocyte", "/health/glossary/melanocyte/"),
+    }
+    assert all(isinstance(hit.rank, float) for hit in results.hits)
+
+
+def test_title_match_ranks_above_body_match(make_article):
+    make_article("body-only", "Side effects", "Some people get a rash; fatigue is common too. " * 3)
+    make_article("title", "Fatigue", "Feeling tired during treatment.")
+    results = search.search("fatigue")
+    assert titles(results) == ["Fatigue", "Side effects"]
+    assert results.hits[0].rank > results.hits[1].rank
+
+
+def test_every_word_must_match_and_the_last_is_a_prefix(make_article):
+    make_article("a", "Checkpoint inhibitors", "They release the brakes on T cells.")
+    make_article("b", "Vaccines", "They train the immune system.")
+    assert titles(search.search("checkpoint inhib")) == ["Checkpoint inhibitors"]
+    assert titles(search.search("brakes vaccines")) == []
+    assert search.search("immun").total == 1
+
+
+def test_case_does_not_matter(make_article):
+    make_article("cafe", "Café au lait spots", "Flat brown patches of skin.")
+    assert titles(search.search("PATCHES café")) == ["Café au lait spots"]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL's english configuration keeps accents")
+def test_accents_do_not_matter_on_sqlite(make_article):
+    make_article("cafe", "Café au lait spots", "Flat brown patches of skin.")
+    assert titles(search.search("CAFE")) == ["Café au lait spots"]
+
+
+def test_drafts_in_review_approved_and_archived_content_is_never_found(
+    make_article, editor, reviewer, on_commit, publish
+):
+    make_article("draft", "Zebrafish draft", "zebrafish", live=False)
+    in_review = make_article("review", "Zebrafish in review", "zebrafish", live=False)
+    on_commit(workflow.submit, in_review, editor)
+    approved = make_article("approved", "Zebrafish approved", "zebrafish", live=False)
+    on_commit(workflow.submit, approved, editor)
+    on_commit(workflow.approve, approved, reviewer)
+    archived = make_article("archived", "Zebrafish archived", "zebrafish")
+    assert titles(search.search("zebrafish")) == ["Zebrafish archived"]
+    on_commit(workflow.archive, archived, editor)
+    assert search.search("zebrafish").total == 0
+    assert not SearchEntry.objects.exists()
+
+
+def test_a_draft_edit_of_a_published_article_is_not_found_until_published(
+    make_article, editor, reviewer, on_commit, publish
+):
+    article = make_article("edit", "Interferon", "An older treatment.")
+    on_commit(
+        workflow.save_draft,
+        article,
+        editor,
+        edited(ARTICLE_CONTENT, title="Interferon", body="Now mentions pembrolizumab.", summary="x"),
+        based_on=article.latest_revision,
+    )
+    on_commit(workflow.submit, article, editor)
+    on_commit(workflow.approve, article, reviewer)
+    assert search.search("pembrolizumab").total == 0
+    assert search.search("older").total == 1
+    on_commit(workflow.publish, article, editor)
+    assert search.search("pembrolizumab").total == 1
+    assert search.search("older").total == 0
+
+
+def test_glossary_definitions_inside_articles_are_not_indexed_as_article_text(make_article, editor, publish):
+    term = workflow.create_glossary_term(
+        editor, slug="t-cell", content={"term": "T cell", "short_definition": "Lymphocyte xylophone words."}
+    )
+    publish(term)
+    make_article("uses-term", "Cells", "Your T cells help.")
+    results = search.search("xylophone")
+    assert [(hit.kind, hit.title) for hit in results.hits] == [("glossary_term", "T cell")]
+
+
+def test_snippets_are_escaped_and_highlighted(make_article):
+    make_article("xss", "Safety", 'Write `<script>alert("x")</script>` if a dose < 5 mg of nivolumab & more.')
+    hit = search.search("nivolumab").hits[0]
+    assert "<script>" not in hit.snippet_html
+    assert "&lt; 5 mg" in hit.snippet_html
+    assert "<mark>nivolumab</mark>" in hit.snippet_html
+    assert "&amp; more" in hit.snippet_html
+    if connection.vendor == "sqlite":  # PostgreSQL's parser drops tag-like text from headlines
+        assert "&lt;script&gt;" in hit.snippet_html
+
+
+def test_snippet_html_turns_only_sentinels_into_marks():
+    assert search.snippet_html("a \x02<b>\x03 c") == "a <mark>&lt;b&gt;</mark> c"
+    assert search.snippet_html("\x02open") == "<mark>open</mark>"
+    assert search.snippet_html("close\x03 <i>") == "close &lt;i&gt;"
+
+
+def test_sentinel_characters_in_content_cannot_forge_marks(make_article):
+    make_article("sentinel", "Sentinel", "bad \x02<img src=x>\x03 text about lymphoma")
+    entry = SearchEntry.objects.get()
+    assert "\x02" not in entry.body_text and "\x03" not in entry.body_text
+    snippet = search.search("lymphoma").hits[0].snippet_html
+    assert snippet.count("<mark>") == 1 and "<img" not in snippet
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"',
+        '"unbalanced',
+        "*",
+        "NEAR(",
+        "NEAR(a b",
+        "AND OR",
+        "OR",
+        "NOT",
+        "'",
+        "\\",
+        "((",
+        "a) OR (b",
+        "title:cancer",
+        "^cancer",
+        "-cancer",
+        "cancer:*",
+        "!cancer & |",
+        "x" * 5000,
+        "cancer " * 1000,
+        "cancer\x00",
+        "\x00",
+        "😀",
+        "cancer 😀",
+        "   ",
+        "",
+        "_",
+        "<script>",
+        "%",
+        "';--",
+    ],
+)
+def test_hostile_queries_return_normally(make_article, query):
+    make_article("c", "Cancer", "About cancer.")
+    results = search.search(query)
+    assert results.total == len(results.hits) or results.total > len(results.hits)
+    assert all(hit.title == "Cancer" for hit in results.hits)
+
+
+def test_hostile_queries_still_find_their_words(make_article):
+    make_article("c", "Cancer", "About cancer.")
+    for query in ('"cancer', "cancer)", "(cancer", "cancer*", "cancer'", "cancer\x00", "cancer 😀", "Cancer\\"):
+        assert search.search(query).total == 1, query
+
+
+def test_empty_query_finds_nothing(make_article):
+    make_article("c", "Cancer", "About cancer.")
+    assert search.search("") == search.SearchResults(total=0, hits=[])
+    assert search.search("  !!! ").total == 0
+
+
+def test_query_terms_are_words_in_any_script():
+    assert search.query_terms('PD-1 "NEAR(x)" ñandú 免疫 a_b') == ["PD", "1", "NEAR", "x", "ñandú", "免疫", "a", "b"]
+    assert len(search.query_terms("w " * 500)) == search.MAX_TERMS
+    assert search.query_terms("x" * 5000) == ["x" * search.MAX_TERM_LENGTH]
+
+
+def test_pagination(make_article):
+    for i in range(5):
+        make_article(f"a{i}", f"Lymphoma {i}", "lymphoma " * (i + 1))
+    everything = search.search("lymphoma", limit=10)
+    assert everything.total == 5 and len(everything.hits) == 5
+    pages = [search.search("lymphoma", limit=2, offset=offset) for offset in (0, 2, 4, 6)]
+    assert [len(page.hits) for page in pages] == [2, 2, 1, 0]
+    assert all(page.total == 5 for page in pages)
+    assert [hit.title for page in pages for hit in page.hits] == titles(everything)
+    assert len(search.search("lymphoma", limit=10_000).hits) == 5
+    assert search.search("lymphoma", limit=-3, offset=-8).hits == []
+
+
+def test_reindex_command_rebuilds_from_live_content_only(make_article):
+    make_article("live", "Live lymphoma", "lymphoma")
+    make_article("draft", "Draft lymphoma", "lymphoma", live=False)
+    SearchEntry.objects.all().delete()
+    assert search.search("lymphoma").total == 0
+    out = StringIO()
+    call_command("healthlib_reindex", stdout=out)
+    assert "1" in out.getvalue()
+    assert titles(search.search("lymphoma")) == ["Live lymphoma"]
+
+
+def test_index_item_of_a_non_live_item_removes_it(make_article):
+    article = make_article("x", "Myeloma", "myeloma")
+    SearchEntry.objects.filter(pk=article.pk).update(title="stale")
+    article.live_revision = None  # what index_item sees is re-read from the database
+    assert search.index_item(article) is True
+    assert SearchEntry.objects.get(pk=article.pk).title == "Myeloma"
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite only")
+def test_fts_table_follows_the_entry_table_through_triggers(make_article):
+    article = make_article("x", "Myeloma", "myeloma")
+    SearchEntry.objects.filter(pk=article.pk).update(title="Leukaemia")
+    assert titles(search.search("leukaemia")) == ["Leukaemia"]
+    assert search.search("myeloma total").total == 0
+    SearchEntry.objects.all().delete()
+    assert search.search("leukaemia").total == 0
+
+
+def test_the_full_text_index_exists_for_this_database(db):
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE name LIKE 'healthlib_searchentry%' ORDER BY name")
+            assert {row[0] for row in cursor.fetchall()} >= {
+                "healthlib_searchentry_fts",
+                "healthlib_searchentry_ai",
+                "healthlib_searchentry_ad",
+                "healthlib_searchentry_au",
+            }
+        else:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'healthlib_searchentry_vector'")
+            assert "gin (search_vector)" in cursor.fetchone()[0]
+
+
+def test_term_aliases_and_definitions_are_searchable(editor, publish):
+    term = workflow.create_glossary_term(
+        editor,
+        slug="pd-1",
+        content={"term": "PD-1", "aliases": ["programmed death 1"], "short_definition": "A checkpoint protein."},
+    )
+    publish(term)
+    assert titles(search.search("programmed death")) == ["PD-1"]
+    assert titles(search.search("checkpoint protein")) == ["PD-1"]
+    assert titles(search.search("PD-1")) == ["PD-1"]
