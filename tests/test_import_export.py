@@ -427,3 +427,18 @@ def test_set_article_details_needs_edit_permission_and_a_known_type(article, edi
     assert article.article_type == "treatment" and WorkflowEvent.objects.count() == events
     workflow.set_article_details(article, editor, article_type="treatment", topics=[])
     assert WorkflowEvent.objects.count() == events  # nothing changed, nothing logged
+
+
+def test_submit_leaves_a_draft_the_checklist_refuses_and_says_why(tmp_path, editor):
+    no_summary = ARTICLE.replace("summary: Drugs that take the brakes off your immune system.\n", "")
+    output = run_import(make_folder(tmp_path, articles={"checkpoint-inhibitors.md": no_summary}), "--submit")
+    assert "update" not in output and "create article checkpoint-inhibitors - not submitted: " in output
+    assert Article.objects.get(slug="checkpoint-inhibitors").state == State.DRAFT
+    assert GlossaryTerm.objects.get(slug="pd-1").state == State.IN_REVIEW
+
+
+def test_topic_name_taken_by_another_slug_is_refused(tmp_path, editor):
+    Topic.objects.create(slug="kinds", name="Types of immunotherapy")
+    with pytest.raises(CommandError, match=r"topics.yaml:1: Another topic is already named"):
+        run_import(make_folder(tmp_path))
+    assert ContentItem.objects.count() == 0
