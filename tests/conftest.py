@@ -88,3 +88,17 @@ def published_article(article, editor, reviewer):
     workflow.publish(article, editor)
     article.refresh_from_db()
     return article
+
+
+@pytest.fixture(autouse=True)
+def _page_cache_off(request, monkeypatch):
+    """Reader pages are cached only in tests marked ``page_cache``.
+
+    The cache is invalidated by workflow signals, which are sent after commit; inside a test's
+    transaction nothing commits, so elsewhere a cached page would go stale between two requests.
+    """
+    if request.node.get_closest_marker("page_cache") is None:
+        from django.core.cache.backends.dummy import DummyCache
+
+        dummy = DummyCache("healthlib-pages-off", {})
+        monkeypatch.setattr("healthlib.cache._cache", lambda: dummy)

@@ -25,6 +25,8 @@ term = reader_fixtures.term
 topic = reader_fixtures.topic
 wf = reader_fixtures.wf
 
+pytestmark = pytest.mark.page_cache
+
 ARTICLE_URL = "/health/articles/checkpoint-inhibitors/"
 TERM_URL = "/health/glossary/t-cell/"
 
