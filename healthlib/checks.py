@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 from healthlib.conf import DEFAULTS
 
@@ -120,6 +120,13 @@ def check_reader_settings(app_configs=None, **kwargs) -> list[Error]:
     for key in ("SEARCH_PAGE_SIZE", "RECENT_ARTICLES", "FEED_ITEMS"):
         if key in user and not _positive_int(user[key]):
             errors.append(Error(f"HEALTHLIB['{key}'] must be an integer of at least 1.", id="healthlib.E022"))
+    if "django.contrib.sitemaps" not in settings.INSTALLED_APPS:
+        errors.append(
+            Warning(
+                "healthlib's sitemap (/…/sitemap.xml) needs django.contrib.sitemaps in INSTALLED_APPS.",
+                id="healthlib.W020",
+            )
+        )
     return errors
 
 

@@ -63,3 +63,13 @@ def test_valid_reader_settings_pass():
 
     with override_settings(HEALTHLIB={"AD_SLOTS": ["after_intro", "after_section_2", "end"], "CACHE_MAX_AGE": 0}):
         assert check_settings() + check_reader_settings() == []
+
+
+def test_missing_sitemaps_app_warns():
+    from django.conf import settings
+
+    from healthlib.checks import check_reader_settings
+
+    apps = [app for app in settings.INSTALLED_APPS if app != "django.contrib.sitemaps"]
+    with override_settings(INSTALLED_APPS=apps):
+        assert [error.id for error in check_reader_settings()] == ["healthlib.W020"]
