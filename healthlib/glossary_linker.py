@@ -339,9 +339,10 @@ def glossary_version() -> tuple:
     this (rather than a counter in Django's cache bumped by signals) the in-process automaton is never
     stale, whatever the cache backend, in every process, and inside not-yet-committed transactions.
     """
-    from healthlib.models import GlossaryTerm
+    from healthlib.models import ContentItem, Kind
 
-    row = GlossaryTerm.objects.filter(live_revision__isnull=False).aggregate(
+    # On the parent table: no join with the glossary table.
+    row = ContentItem.objects.filter(kind=Kind.GLOSSARY_TERM, live_revision__isnull=False).aggregate(
         n=Count("pk"), newest=Max("last_published_at"), top=Max("pk")
     )
     return (row["n"], row["newest"], row["top"])
