@@ -4,6 +4,9 @@ Drafts, revisions in review and archived content never get a row (see :mod:`heal
 On SQLite an FTS5 external-content table mirrors this table through triggers; on PostgreSQL a
 generated, weighted ``tsvector`` column with a GIN index sits on it. Both are created by migration
 ``0004_searchentry``, which checks the database vendor.
+
+A later migration that alters this model on SQLite rebuilds the table, which drops the FTS5 triggers:
+such a migration must re-create them (and run ``healthlib_reindex``).
 """
 
 from __future__ import annotations
