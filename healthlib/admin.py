@@ -20,7 +20,9 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
@@ -55,6 +57,10 @@ from healthlib.models import (
 )
 
 DUE_SOON_DAYS = 30
+#: Rows per page of the review queue, and rows shown per list of the review-dates page: both stay
+#: fast with 100,000 items (the lists show their totals and link to the filtered changelists).
+QUEUE_PAGE_SIZE = 100
+REVIEW_DATES_ROWS = 100
 REVIEWED = (Decision.APPROVED, Decision.REAFFIRMED)
 
 
@@ -151,6 +157,21 @@ class ReviewerFilter(admin.SimpleListFilter):
 # ---------------------------------------------------------------- content admins
 
 
+class ContentChangeList(ChangeList):
+    """The changelist without the reader-facing copies (tens of kilobytes of HTML per row)."""
+
+    heavy_fields = (
+        "live_body_html", "live_toc_html", "live_summary", "live_references", "live_reviewers",
+        "live_full_definition_html", "live_professional_definition_html", "live_aliases", "live_related_slugs",
+        "live_short_definition",
+    )  # fmt: skip
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        names = {field.name for field in self.model._meta.concrete_fields}
+        return queryset.defer(*(name for name in self.heavy_fields if name in names))
+
+
 class ContentItemAdmin(admin.ModelAdmin):
     """Shared by ArticleAdmin and GlossaryTermAdmin: edit the latest revision through the workflow."""
 
@@ -158,6 +179,8 @@ class ContentItemAdmin(admin.ModelAdmin):
     object_history_template = "admin/healthlib/content/history.html"
     search_fields = ["title", "slug"]
     list_per_page = 100
+    # One COUNT per page, not two: counting 100,000 joined rows twice is most of the page's time.
+    show_full_result_count = False
     workflow_readonly = [
         "state_display",
         "revision_display",
@@ -170,6 +193,9 @@ class ContentItemAdmin(admin.ModelAdmin):
     metadata_fields: tuple[str, ...] = ()
 
     # -- querysets and columns
+    def get_changelist(self, request, **kwargs):
+        return ContentChangeList
+
     def get_queryset(self, request):
         return (
             super()
@@ -295,14 +321,16 @@ class ContentItemAdmin(admin.ModelAdmin):
         return urls + super().get_urls()
 
     # -- change form context
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        if request.method == "GET" and object_id:
-            presence.touch(unquote(object_id), request.user)
-        return super().change_view(request, object_id, form_url, extra_context)
-
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
+            # Only people who can edit count as "having the draft open"; readers of the page do not.
+            can_edit = self.has_change_permission(request, obj)
+            if can_edit:
+                presence.touch(obj.pk, request.user)
             context.update(workspace_context(request, obj))
+            context["can_edit"] = can_edit
+            if not can_edit:
+                context["others_here"] = []
             form = context["adminform"].form
             context["stale_revision"] = getattr(form, "stale_revision", None)
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
@@ -693,8 +721,8 @@ class ReviewQueueAdmin(WorkspaceEntryAdmin):
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        entries = list(review_queue(request.user))
-        context = {**self._context(request, _("Review queue")), "entries": entries}
+        page = Paginator(review_queue(request.user), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+        context = {**self._context(request, _("Review queue")), "entries": list(page), "page_obj": page}
         return TemplateResponse(request, "admin/healthlib/review_queue.html", context)
 
     def review_view(self, request, pk):
@@ -753,18 +781,34 @@ class ReviewDatesAdmin(WorkspaceEntryAdmin):
         from healthlib import review_due
 
         report = review_due.report(soon_days=DUE_SOON_DAYS, recent_days=DUE_SOON_DAYS)
+        totals = review_due.counts(report)
         sections = [
-            ("overdue", _("Overdue"), report.overdue),
-            ("due_soon", _("Due within %(n)d days") % {"n": DUE_SOON_DAYS}, report.due_soon),
+            ("overdue", _("Overdue"), report.overdue, "overdue=yes"),
+            ("due_soon", _("Due within %(n)d days") % {"n": DUE_SOON_DAYS}, report.due_soon, "due_soon=yes"),
             ("recently_reviewed", _("Reviewed in the last %(n)d days") % {"n": DUE_SOON_DAYS},
-             report.recently_reviewed),
-            ("scheduled", _("Scheduled to publish"), report.scheduled),
+             report.recently_reviewed, ""),
+            ("scheduled", _("Scheduled to publish"), report.scheduled, ""),
         ]  # fmt: skip
         context = {
             **self._context(request, _("Review dates")),
             "sections": [
-                {"code": code, "title": title, "rows": [(row, admin_url(row)) for row in rows]}
-                for code, title, rows in sections
+                {
+                    "code": code,
+                    "title": title,
+                    # The first rows only: at scale a list can hold thousands of items.
+                    "rows": [(row, admin_url(row)) for row in rows[:REVIEW_DATES_ROWS]],
+                    "total": totals[code],
+                    "filtered_urls": [
+                        (
+                            model._meta.verbose_name_plural,
+                            f"{reverse(f'admin:healthlib_{model._meta.model_name}_changelist')}?{query}",
+                        )
+                        for model in (Article, GlossaryTerm)
+                    ]
+                    if query
+                    else [],
+                }
+                for code, title, rows, query in sections
             ],
             "today": timezone.localdate(),
         }
