@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.dispatch import Signal
@@ -194,6 +195,17 @@ def _lock(item: ContentItem) -> Article | GlossaryTerm:
     return model.objects.select_related("latest_revision", "live_revision").get(pk=item.pk)
 
 
+def _full_clean(item: ContentItem, exclude: list[str]) -> None:
+    """Model validation (slug rules and length, article type), refused as InvalidContent like content errors."""
+    try:
+        # Uniqueness is checked by the caller (with a friendlier message) and by the database.
+        item.full_clean(exclude=exclude, validate_unique=False)
+    except ValidationError as error:
+        errors = {field: [str(m) for m in messages] for field, messages in error.message_dict.items()}
+        details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
+        raise InvalidContent(_("The details are not valid (%(details)s).") % {"details": details}, errors) from None
+
+
 def _revision_id(revision: Revision | int | None) -> int | None:
     return revision.pk if isinstance(revision, Revision) else revision
 
@@ -358,15 +370,16 @@ def create_article(
     """Create an article with its first draft revision."""
     _check_permission(user, TRANSITIONS["save_draft"])
     cleaned = clean_article_content(content)
+    article = Article(
+        slug=slug, article_type=article_type, owner=owner or user, review_interval_days=review_interval_days
+    )
+    # Before any query: a slug with a NUL byte would be a database error on PostgreSQL, not a refusal.
+    _full_clean(article, exclude=["title", "topics", "owner"])
     with transaction.atomic():
         if Article.objects.filter(slug=slug).exists():
             raise InvalidContent(
                 _("An article with the address “%(slug)s” already exists.") % {"slug": slug}, {"slug": [_("Taken.")]}
             )
-        article = Article(
-            slug=slug, article_type=article_type, owner=owner or user, review_interval_days=review_interval_days
-        )
-        article.full_clean(exclude=["title", "topics", "owner"])
         article.title = cleaned["title"]
         article.save()
         article.topics.set(topics)
@@ -384,6 +397,8 @@ def create_glossary_term(
     of terms that name each other); ``related_terms`` may name them as well as existing terms.
     """
     _check_permission(user, TRANSITIONS["save_draft"])
+    term = GlossaryTerm(slug=slug, owner=owner or user)
+    _full_clean(term, exclude=["title", "owner"])  # before any query, as in create_article
     with transaction.atomic():
         if GlossaryTerm.objects.filter(slug=slug).exists():
             raise InvalidContent(
@@ -391,8 +406,6 @@ def create_glossary_term(
                 {"slug": [_("Taken.")]},
             )
         cleaned = _clean_content(Kind.GLOSSARY_TERM, content, slug, pending_slugs)
-        term = GlossaryTerm(slug=slug, owner=owner or user)
-        term.full_clean(exclude=["title", "owner"])
         term.title = cleaned["term"]
         term.save()
         revision = _new_revision(term, user, cleaned, None)
