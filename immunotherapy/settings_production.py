@@ -88,11 +88,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [*INSTALLED_APPS, "csp"]
-MIDDLEWARE = [
-    MIDDLEWARE[0],  # SecurityMiddleware first
-    "csp.middleware.CSPMiddleware",
-    *MIDDLEWARE[1:],
-]
+_after = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
+MIDDLEWARE = [*MIDDLEWARE[:_after], "csp.middleware.CSPMiddleware", *MIDDLEWARE[_after:]]
 
 MEDIA_ROOT = _env("MEDIA_ROOT", str(BASE_DIR / "var" / "media"))
 STATIC_ROOT = _env("STATIC_ROOT", str(BASE_DIR / "var" / "static"))
