@@ -23,6 +23,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import models
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
@@ -880,6 +881,7 @@ class ReviewerProfileAdmin(admin.ModelAdmin):
 
     list_display = ["display_name", "credentials", "specialty", "user"]
     search_fields = ["display_name", "credentials", "specialty"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request):
         return request.user.is_superuser

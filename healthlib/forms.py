@@ -116,10 +116,9 @@ class ContentItemForm(forms.ModelForm):
         raise NotImplementedError
 
     def save_metadata(self, item) -> None:
-        """Save the non-workflow metadata (owner, type, topics) without touching workflow fields."""
-        updates = {name: self.cleaned_data[name] for name in ("owner", "article_type") if name in self.cleaned_data}
-        if updates:
-            type(item).objects.filter(pk=item.pk).update(**updates)
+        """Save the responsible editor without touching workflow fields (a stale instance must not be saved)."""
+        if "owner" in self.cleaned_data and "owner" in self.changed_data:
+            type(item).objects.filter(pk=item.pk).update(owner=self.cleaned_data["owner"])
 
     # -- validation runs the workflow
     def _post_clean(self):
@@ -269,8 +268,15 @@ class ArticleAdminForm(ContentItemForm):
 
     def save_metadata(self, item):
         super().save_metadata(item)
-        if "topics" in self.cleaned_data and "topics" in self.changed_data:
-            item.topics.set(self.cleaned_data["topics"])
+        if not {"article_type", "topics"} & set(self.changed_data):
+            return
+        article_type = self.cleaned_data.get("article_type", item.article_type)
+        topics = list(self.cleaned_data.get("topics", item.topics.all()))
+        if hasattr(workflow, "set_article_details"):  # audited
+            workflow.set_article_details(item, self.user, article_type=article_type, topics=topics)
+        else:  # pragma: no cover - older workflow without it
+            type(item).objects.filter(pk=item.pk).update(article_type=article_type)
+            item.topics.set(topics)
 
 
 class GlossaryTermAdminForm(ContentItemForm):

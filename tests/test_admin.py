@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from healthlib import workflow
+from healthlib.admin import QUEUE_PAGE_SIZE, REVIEW_DATES_ROWS
 from healthlib.forms import references_to_text
 from healthlib.models import (
     Article,
@@ -428,6 +429,9 @@ def test_saving_unchanged_content_makes_no_revision(client, article, editor):
     article.refresh_from_db()
     assert article.latest_revision.number == 1
     assert article.article_type == "drug"
+    assert article.events.filter(action="healthlib.set_details").count() == (
+        1 if hasattr(workflow, "set_article_details") else 0
+    )
 
 
 def test_editing_published_article_keeps_the_live_page(client, published_article, editor):
@@ -646,7 +650,15 @@ def test_review_queue_query_count_does_not_grow(client, editor, reviewer, n, dja
     client.force_login(reviewer)
     with django_assert_max_num_queries(7):
         response = client.get(reverse("admin:healthlib_reviewqueue_changelist"))
-    assert len(response.context["entries"]) == n
+    assert len(response.context["entries"]) == min(n, QUEUE_PAGE_SIZE)
+    assert response.context["page_obj"].paginator.count == n
+    if n > QUEUE_PAGE_SIZE:
+        # The rest is on the next pages, oldest first throughout.
+        page = client.get(reverse("admin:healthlib_reviewqueue_changelist"), {"page": 2})
+        first_page = {e.pk for e in response.context["entries"]}
+        assert len(page.context["entries"]) == min(n - QUEUE_PAGE_SIZE, QUEUE_PAGE_SIZE)
+        assert not first_page & {e.pk for e in page.context["entries"]}
+        assert "Page 2 of" in page.content.decode()
 
 
 # ---------------------------------------------------------------- review queue and review page
@@ -873,9 +885,62 @@ def test_review_dates_query_count_does_not_grow(client, editor, reviewer, n, dja
     client.force_login(editor)
     with django_assert_max_num_queries(10):
         response = client.get(reverse("admin:healthlib_reviewdates_changelist"))
-    assert len(response.context["sections"][2]["rows"]) == n
+    recent = response.context["sections"][2]
+    assert len(recent["rows"]) == min(n, REVIEW_DATES_ROWS) and recent["total"] == n
+    if n > REVIEW_DATES_ROWS:
+        assert f"Showing the first {REVIEW_DATES_ROWS} of {n}." in response.content.decode()
 
 
 def test_review_dates_needs_a_role(client, db):
     client.force_login(make_user("plainstaff"))
     assert client.get(reverse("admin:healthlib_reviewdates_changelist")).status_code == 403
+
+
+def test_read_only_visitors_are_not_counted_as_editing(client, published_article, editor, reviewer):
+    client.force_login(reviewer)
+    page = client.get(change_url(published_article)).content.decode()
+    assert "Readers see revision 1" in page and "Saving makes a new draft" not in page
+    client.force_login(editor)
+    page = client.get(change_url(published_article)).content.decode()
+    assert "opened this draft" not in page
+
+
+def test_the_core_works_without_the_admin(tmp_path):
+    """healthlib.workflow and the reader side run in a project without django.contrib.admin."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = """
+import django
+from django.conf import settings
+settings.configure(
+    INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "markdownx", "healthlib"],
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+    ROOT_URLCONF="healthlib.urls", USE_TZ=True, SECRET_KEY="x",
+    TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}],
+    MARKDOWNX_MARKDOWNIFY_FUNCTION="healthlib.markup.render_markdown",
+)
+django.setup()
+import sys
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.contrib.auth.models import Group, User
+from healthlib import workflow
+user = User.objects.create_user("e")
+user.groups.add(Group.objects.get(name="Editors"))
+item = workflow.create_article(user, slug="x", article_type="drug",
+    content={"title": "T", "summary": "S", "body": "B", "references": []})
+# (markdownx itself imports admin widgets; what matters is that the admin app is not needed.)
+assert "healthlib.admin" not in sys.modules and "healthlib.forms" not in sys.modules
+print("OK", item.state)
+"""
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": root}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=str(tmp_path), timeout=120, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert "OK draft" in result.stdout
