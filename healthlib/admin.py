@@ -197,10 +197,14 @@ class ContentItemAdmin(admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return ContentChangeList
 
+    #: Reader-facing copies of the live revision: large, and never shown in the admin.
+    heavy_fields: tuple[str, ...] = ()
+
     def get_queryset(self, request):
         return (
             super()
             .get_queryset(request)
+            .defer(*self.heavy_fields)
             .select_related("owner")
             .annotate(
                 latest_number=F("latest_revision__number"),
@@ -208,6 +212,10 @@ class ContentItemAdmin(admin.ModelAdmin):
                 latest_minutes=F("latest_revision__reading_minutes"),
             )
         )
+
+    def view_on_site(self, obj):
+        # Readers see only live content: no "view on site" link to a 404.
+        return obj.get_absolute_url() if obj.is_live else None
 
     @admin.display(description=gettext_lazy("reading grade"), ordering="latest_grade")
     def readability(self, obj):
@@ -539,11 +547,19 @@ def _review_link_message(request, item, path):
     )
 
 
+def _approved_message(request, item, review):
+    if item.state == State.IN_REVIEW:
+        return _("Approved. Another medical reviewer must also approve revision %(n)d before it can be published.") % {
+            "n": review.revision.number
+        }
+    return _("Approved.")
+
+
 #: action name -> (handler, needs the revision the user saw, success message)
 WORKFLOW_ACTIONS: dict[str, tuple[Any, bool, Any]] = {
     "submit": (_submit, True, gettext_lazy("Submitted for medical review.")),
     "withdraw": (_withdraw, True, gettext_lazy("Withdrawn from review; it is a draft again.")),
-    "approve": (_approve, True, gettext_lazy("Approved.")),
+    "approve": (_approve, True, _approved_message),
     "request_changes": (_request_changes, True, gettext_lazy("Changes requested; the editor has been told.")),
     "publish": (_publish, True, gettext_lazy("Published: readers now see this revision.")),
     "reaffirm": (_reaffirm, True, gettext_lazy("Reaffirmed as still accurate; the review date is today.")),
@@ -627,6 +643,7 @@ class ArticleAdmin(ContentItemAdmin):
     list_filter = ["state", OverdueFilter, DueSoonFilter, "topics", "article_type", ReviewerFilter]
     metadata_fields = ("article_type", "topics")
     filter_horizontal = ["topics"]
+    heavy_fields = ("live_summary", "live_body_html", "live_toc_html", "live_references")
 
 
 @admin.register(GlossaryTerm)
@@ -634,6 +651,7 @@ class GlossaryTermAdmin(ContentItemAdmin):
     form = GlossaryTermAdminForm
     list_display = ["title", "state", "last_reviewed_at", "next_review_due", "readability"]
     list_filter = ["state", OverdueFilter, DueSoonFilter, ReviewerFilter]
+    heavy_fields = ("live_full_definition_html", "live_professional_definition_html")
 
 
 # ---------------------------------------------------------------- the review queue
