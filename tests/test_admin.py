@@ -663,6 +663,25 @@ def test_changelist_query_count_does_not_grow(client, editor, reviewer, n, djang
 
 
 @pytest.mark.parametrize("n", [10, 200])
+def test_glossary_changelist_query_count_does_not_grow(client, editor, n, django_assert_max_num_queries):
+    for i in range(n):
+        workflow.create_glossary_term(
+            editor,
+            slug=f"t-{i}",
+            content={
+                "term": f"Term {i}",
+                "short_definition": "A plain definition.",
+                "aliases": [],
+                "related_terms": [],
+            },
+        )
+    client.force_login(editor)
+    with django_assert_max_num_queries(11):
+        response = client.get(reverse("admin:healthlib_glossaryterm_changelist"))
+    assert response.context["cl"].result_count == n
+
+
+@pytest.mark.parametrize("n", [10, 200])
 def test_review_queue_query_count_does_not_grow(client, editor, reviewer, n, django_assert_max_num_queries):
     make_articles(editor, n, submit=True)
     client.force_login(reviewer)
