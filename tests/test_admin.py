@@ -579,8 +579,23 @@ def test_presence_notice(client, article, editor, editor2):
     assert "Dana (editor2) opened this draft" in page
     client.force_login(editor2)
     page = client.get(change_url(article)).content.decode()
-    assert "(editor) opened this draft" in page
-    assert "(editor2) opened this draft" not in page
+    assert "editor opened this draft just now" in page
+    assert "Dana (editor2) opened" not in page
+
+
+def test_presence_notice_says_how_long_ago(client, article, editor, editor2):
+    import datetime
+
+    from django.utils import timezone
+
+    from healthlib import presence
+
+    editor2.first_name = "Dana"
+    editor2.save()
+    presence.touch(article.pk, editor2, now=timezone.now() - datetime.timedelta(minutes=2, seconds=5))
+    client.force_login(editor)
+    page = client.get(change_url(article)).content.decode()
+    assert "Dana (editor2) opened this draft 2\xa0minutes ago." in page
 
 
 def test_delete_is_disabled(client, article, superuser):

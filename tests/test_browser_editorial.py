@@ -72,14 +72,15 @@ def browser():
 
 
 class Shots:
-    def __init__(self, prefix: str = ""):
-        self.n = 0
-        self.prefix = prefix
+    """Numbered full-page screenshots; each test starts at its own number so names never collide."""
+
+    def __init__(self, start: int = 1):
+        self.n = start - 1
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def __call__(self, page, step: str) -> None:
         self.n += 1
-        page.screenshot(path=str(SCREENSHOTS / f"{self.prefix}{self.n:02d}-{step}.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{self.n:02d}-{step}.png"), full_page=True)
 
 
 @pytest.fixture
@@ -208,7 +209,7 @@ def test_editorial_loop(browser, live_server, people):
 
 
 def test_author_reviewer_cannot_approve_own_work(browser, live_server, people):
-    shot = Shots("author-")
+    shot = Shots(start=13)
     article = workflow.create_article(people["dual"], slug="own-work", article_type="drug", content=ARTICLE_CONTENT)
     workflow.submit(article, people["dual"])
     page = login(browser, live_server, "dual")
@@ -218,7 +219,7 @@ def test_author_reviewer_cannot_approve_own_work(browser, live_server, people):
     page.goto(live_server.url + reverse("admin:healthlib_reviewqueue_review", args=[article.pk]))
     assert "another medical reviewer must decide" in page.locator(".healthlib-decision").inner_text()
     assert page.locator('form[data-action="approve"]').count() == 0
-    shot(page, "no-approve-button")
+    shot(page, "author-reviewer-sees-no-approve-button")
     # A crafted POST, with a valid CSRF token, is refused.
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
     response = page.request.post(
@@ -234,15 +235,15 @@ def test_author_reviewer_cannot_approve_own_work(browser, live_server, people):
 
 
 def test_stale_edit_is_refused_without_losing_text(browser, live_server, people):
-    shot = Shots("stale-")
+    shot = Shots(start=14)
     article = workflow.create_article(people["editor"], slug="shared", article_type="drug", content=ARTICLE_CONTENT)
     url = live_server.url + reverse("admin:healthlib_article_change", args=[article.pk])
     first = login(browser, live_server, "editor")
     first.goto(url)
     second = login(browser, live_server, "editor2")
     second.goto(url)
-    assert "(editor) opened this draft" in second.locator(".healthlib-presence").inner_text()
-    shot(second, "second-editor-sees-presence")
+    assert "editor opened this draft just now" in second.locator(".healthlib-presence").inner_text()
+    shot(second, "second-editor-sees-presence-notice")
     second.fill("#id_summary", "A summary saved first by editor2.")
     second.click("input[name=_continue]")
     second.wait_for_selector(".messagelist")
@@ -262,7 +263,7 @@ def test_stale_edit_is_refused_without_losing_text(browser, live_server, people)
 
 
 def test_history_changelist_dashboard_and_glossary(browser, live_server, people):
-    shot = Shots("workspace-")
+    shot = Shots(start=16)
     article = workflow.create_article(people["editor"], slug="hist", article_type="drug", content=ARTICLE_CONTENT)
     workflow.save_draft(
         article, people["editor"], edited(ARTICLE_CONTENT, title="Checkpoint drugs"), based_on=article.latest_revision
