@@ -12,6 +12,7 @@ from django.contrib.syndication.views import Feed
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from healthlib.conf import healthlib_settings
@@ -47,16 +48,18 @@ class LatestArticlesFeed(Feed):
         )
 
     def item_title(self, item) -> str:
-        return item.live_title
+        # Feed readers render RSS titles as HTML: escape the plain-text title (Django's own default).
+        return escape(item.live_title)
 
     def item_description(self, item) -> str:
+        """HTML (RSS ``<description>``, Atom ``<summary type="html">``): the plain-text parts are escaped."""
         reviewers = "; ".join(
             ", ".join(part for part in (r.get("name"), r.get("credentials")) if part) for r in item.live_reviewers
         )
         line = _("Last reviewed on %(date)s") % {"date": review_date(item.last_reviewed_at)}
         if reviewers:
             line = _("Medically reviewed by %(names)s. %(line)s") % {"names": reviewers, "line": line}
-        return f"{item.live_summary}\n\n{line}."
+        return f"{escape(item.live_summary)}\n\n{escape(line)}."
 
     def item_link(self, item) -> str:
         return item.get_absolute_url()
@@ -76,6 +79,10 @@ class LatestArticlesFeed(Feed):
 
 class LatestArticlesAtomFeed(LatestArticlesFeed):
     feed_type = Atom1Feed
+
+    def item_title(self, item) -> str:
+        # An Atom <title> without a type is text: feed readers show it as written, never as HTML.
+        return item.live_title
 
     def subtitle(self) -> str:
         return self.description()
