@@ -60,5 +60,10 @@ $(AXE):
 	@if command -v npm >/dev/null 2>&1; then npm install --no-save --prefix .cache/npm axe-core@4; \
 	else echo "!! npm is missing: the axe-core accessibility checks will be SKIPPED"; fi
 
+# Readers under write load (not part of `make test`): gunicorn on 127.0.0.1, 64 readers for at least 30 s
+# while another process publishes 100 revisions; fails on any 5xx or leaked draft text. See docs/stress.md.
+stress: $(STAMP)
+	$(BIN)/python -m tests.stress.run $(ARGS)
+
 clean:
 	rm -rf build dist *.egg-info .pytest_cache var db.sqlite3
