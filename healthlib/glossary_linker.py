@@ -166,6 +166,7 @@ class Glossary:
     version: object = None
     urls: list[str] = field(default_factory=list)
     url_index: dict[str, int] = field(default_factory=dict)
+    slug_index: dict[str, int] = field(default_factory=dict)
     automaton: ahocorasick.Automaton | None = None
 
     @classmethod
@@ -176,6 +177,7 @@ class Glossary:
             url_pattern = term_url(_SLUG_PLACEHOLDER).replace(_SLUG_PLACEHOLDER, "{slug}")
         glossary = cls(terms=terms, version=version, urls=[url_pattern.replace("{slug}", t.slug) for t in terms])
         glossary.url_index = {url: i for i, url in enumerate(glossary.urls)}
+        glossary.slug_index = {term.slug: i for i, term in enumerate(terms)}
         # key -> (term index, canonical spelling or None when only letters and digits, exact case?,
         #         length, does the key end with the WORD_START after the name?)
         table: dict[str, list[tuple[int, str | None, bool, int, bool]]] = {}
@@ -234,8 +236,8 @@ class Glossary:
             return sanitize(html) if html else html
         url_index = self.url_index
         done: set[int] = set()
-        if exclude_slug is not None:
-            done.update(i for i, t in enumerate(self.terms) if t.slug == exclude_slug)
+        if exclude_slug is not None and exclude_slug in self.slug_index:
+            done.add(self.slug_index[exclude_slug])
         tokens = _tokenize(html)
         # Terms already linked anywhere in the document stay linked there and nowhere else.
         for kind, _name, attrs, _raw in tokens:

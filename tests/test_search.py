@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from healthlib import search, workflow
-from healthlib.models import SearchEntry
+from healthlib.models import Article, SearchEntry
 
 from .conftest import ARTICLE_CONTENT, edited
 
@@ -161,7 +161,12 @@ def test_snippet_html_turns_only_sentinels_into_marks():
 
 
 def test_sentinel_characters_in_content_cannot_forge_marks(make_article):
-    make_article("sentinel", "Sentinel", "bad \x02<img src=x>\x03 text about lymphoma")
+    # The workflow refuses control characters; the index strips them anyway, whatever wrote the live copy.
+    article = make_article("sentinel", "Sentinel", "text about lymphoma")
+    Article.objects.filter(pk=article.pk).update(
+        live_body_html="<p>bad \x02&lt;img src=x&gt;\x03 text about lymphoma</p>"
+    )
+    search.index_item(article)
     entry = SearchEntry.objects.get()
     assert "\x02" not in entry.body_text and "\x03" not in entry.body_text
     snippet = search.search("lymphoma").hits[0].snippet_html
