@@ -22,6 +22,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Serves cached reader pages to anonymous visitors before the rest of the stack (healthlib.cache).
+    "healthlib.cache.PageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
