@@ -10,7 +10,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from healthlib.models import ContentItem, Decision, Review, State
@@ -41,26 +41,41 @@ def live_items() -> QuerySet:
     return ContentItem.objects.filter(live_revision__isnull=False).select_related(*RELATED)
 
 
-def report(today: datetime.date | None = None, soon_days: int = 30, recent_days: int = 30) -> ReviewDueReport:
-    """The review-date report for ``today`` (default: today in the current time zone)."""
-    today = today or timezone.localdate()
+def _conditions(today: datetime.date, soon_days: int, recent_days: int) -> dict[str, Q]:
+    """The filter of each list of the report, on ContentItem."""
     recent_start = timezone.make_aware(
         datetime.datetime.combine(today - datetime.timedelta(days=recent_days), datetime.time.min)
     )
-    live = live_items()
+    live = Q(live_revision__isnull=False)
+    return {
+        "overdue": live & Q(next_review_due__lt=today),
+        "due_soon": live
+        & Q(next_review_due__gte=today, next_review_due__lte=today + datetime.timedelta(days=soon_days)),
+        "recently_reviewed": live & Q(last_reviewed_at__gte=recent_start),
+        "scheduled": Q(state=State.APPROVED, publish_at__isnull=False),
+    }
+
+
+def report(today: datetime.date | None = None, soon_days: int = 30, recent_days: int = 30) -> ReviewDueReport:
+    """The review-date report for ``today`` (default: today in the current time zone)."""
+    today = today or timezone.localdate()
+    where = _conditions(today, soon_days, recent_days)
+    items = ContentItem.objects.select_related(*RELATED)
     return ReviewDueReport(
         today=today,
         soon_days=soon_days,
         recent_days=recent_days,
-        overdue=live.filter(next_review_due__lt=today).order_by("next_review_due", "title", "pk"),
-        due_soon=live.filter(
-            next_review_due__gte=today, next_review_due__lte=today + datetime.timedelta(days=soon_days)
-        ).order_by("next_review_due", "title", "pk"),
-        recently_reviewed=live.filter(last_reviewed_at__gte=recent_start).order_by("-last_reviewed_at", "pk"),
-        scheduled=ContentItem.objects.filter(state=State.APPROVED, publish_at__isnull=False)
-        .select_related(*RELATED)
-        .order_by("publish_at", "pk"),
+        overdue=items.filter(where["overdue"]).order_by("next_review_due", "title", "pk"),
+        due_soon=items.filter(where["due_soon"]).order_by("next_review_due", "title", "pk"),
+        recently_reviewed=items.filter(where["recently_reviewed"]).order_by("-last_reviewed_at", "pk"),
+        scheduled=items.filter(where["scheduled"]).order_by("publish_at", "pk"),
     )
+
+
+def counts(report: ReviewDueReport) -> dict[str, int]:
+    """How many items each list of ``report`` holds, in one query (for pages that show only the first rows)."""
+    where = _conditions(report.today, report.soon_days, report.recent_days)
+    return ContentItem.objects.aggregate(**{name: Count("pk", filter=condition) for name, condition in where.items()})
 
 
 def responsible_people(items) -> dict:

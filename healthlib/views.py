@@ -13,11 +13,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from string import ascii_uppercase
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -185,9 +185,14 @@ def article_index(request: HttpRequest) -> HttpResponse:
 _GLOSSARY_HREF = re.compile(r'href="([^"]*)"')
 
 
+def _term_path_prefix() -> str:
+    """The glossary term URL without the slug: ``/health/glossary/`` (slugs are URL-safe ASCII)."""
+    return reverse("healthlib:term_detail", kwargs={"slug": "x"})[:-2]
+
+
 def _linked_term_slugs(body_html: str) -> list[str]:
     """Slugs of glossary terms the stored body links to, in order of first appearance."""
-    prefix = reverse("healthlib:term_detail", kwargs={"slug": "x"})[:-2]
+    prefix = _term_path_prefix()
     slugs: list[str] = []
     for href in _GLOSSARY_HREF.findall(body_html):
         path = href.split("#", 1)[0]
@@ -198,22 +203,32 @@ def _linked_term_slugs(body_html: str) -> list[str]:
     return slugs
 
 
+class _MentionedTerm(NamedTuple):
+    slug: str
+    live_term: str
+    live_short_definition: str
+    live_aliases: list[str]
+
+
 def article_context(request: HttpRequest, article: Article, topics: list[Topic]) -> dict[str, Any]:
     """Everything the article template needs beyond the article itself (at most two queries)."""
+    # EXISTS rather than a join + DISTINCT, and live titles are never empty: the database walks the
+    # live_title index and stops after a handful of rows instead of sorting every article of the topics.
+    on_topics = Article.topics.through.objects.filter(article_id=OuterRef("pk"), topic_id__in=[t.pk for t in topics])
     related = (
         live_articles()
-        .filter(topics__in=[topic.pk for topic in topics])
+        .filter(Exists(on_topics), live_title__gt="")
         .exclude(pk=article.pk)
-        .distinct()
         .order_by("live_title")
         .only("slug", "live_title", "live_summary")[:RELATED_ARTICLES]
         if topics
         else []
     )
     slugs = _linked_term_slugs(article.live_body_html)
+    # Plain rows, not model instances: an article mentions dozens of terms.
     terms = {
-        term.slug: term
-        for term in GlossaryTerm.objects.filter(live_revision__isnull=False, slug__in=slugs).only(
+        row[0]: _MentionedTerm(*row)
+        for row in GlossaryTerm.objects.filter(live_revision__isnull=False, slug__in=slugs).values_list(
             "slug", "live_term", "live_short_definition", "live_aliases"
         )
     } if slugs else {}  # fmt: skip
@@ -222,6 +237,7 @@ def article_context(request: HttpRequest, article: Article, topics: list[Topic])
     url = _absolute(request, article.get_absolute_url())
     home_url = _absolute(request, reverse("healthlib:home"))
     glossary_url = _absolute(request, reverse("healthlib:glossary"))
+    term_base = _absolute(request, _term_path_prefix())
     json_ld = structured_data.article_page(
         article,
         url=url,
@@ -230,7 +246,8 @@ def article_context(request: HttpRequest, article: Article, topics: list[Topic])
         topics=[
             (topic.name, _absolute(request, reverse("healthlib:topic_detail", args=[topic.slug]))) for topic in topics
         ],
-        mentions=[(term, _absolute(request, term.get_absolute_url())) for term in mentions],
+        # One reverse() for all mentions: an article links dozens of terms.
+        mentions=[(term, f"{term_base}{term.slug}/") for term in mentions],
     )
     return {
         "article": article,

@@ -148,7 +148,8 @@ class ContentItem(models.Model):
             ("review_content", _("Can approve, request changes to and reaffirm content as a medical reviewer")),
             ("publish_content", _("Can publish approved content and archive content")),
         ]
-        indexes = [models.Index(fields=["state", "next_review_due"])]
+        # The editors' changelists are ordered by title.
+        indexes = [models.Index(fields=["state", "next_review_due"]), models.Index(fields=["title"])]
 
     def __str__(self) -> str:
         return self.title
@@ -198,6 +199,8 @@ class Article(ContentItem):
         verbose_name = _("article")
         verbose_name_plural = _("articles")
         ordering = ["title"]
+        # Reader lists (A to Z, topics, related articles) are ordered by the live title.
+        indexes = [models.Index(fields=["live_title"], name="healthlib_article_live_title")]
 
     def save(self, *args, **kwargs):
         self.kind = Kind.ARTICLE
