@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-sqlite test-postgres lint migrations-check wheel-check browser-deps axe demo bench stress clean
+.PHONY: run test test-sqlite test-postgres lint migrations-check wheel-check browser-deps axe demo bench bench-deps stress clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,19 @@ axe: $(AXE)
 $(AXE):
 	@if command -v npm >/dev/null 2>&1; then npm install --no-save --prefix .cache/npm axe-core@4; \
 	else echo "!! npm is missing: the axe-core accessibility checks will be SKIPPED"; fi
+
+# Benchmarks at scale, on SQLite and a throwaway PostgreSQL (not part of `make test`; about 15 minutes).
+# Options through ARGS, e.g. make bench ARGS="--articles 100000 --skip-throughput". See docs/benchmarks.md.
+bench: $(STAMP) bench-deps
+	$(BIN)/python -m bench.run $(ARGS)
+
+# wrk from Debian's packages drives the throughput runs; without it bench/run.py uses a slower Python load generator.
+bench-deps:
+	@if command -v wrk >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "==> installing Debian's wrk for the benchmarks"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	else echo "!! wrk is missing and we are not root: throughput uses the Python load generator"; fi
 
 # Readers under write load (not part of `make test`): gunicorn on 127.0.0.1, 64 readers for at least 30 s
 # while another process publishes 100 revisions; fails on any 5xx or leaked draft text. See docs/stress.md.

@@ -1,0 +1,1 @@
+"""Benchmarks at scale: ``make bench`` (see docs/benchmarks.md). Not part of ``make test``."""
