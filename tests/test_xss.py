@@ -1,0 +1,822 @@
+"""XSS: every payload of tests/xss_payloads.py through every entry point, output checked by parsing.
+
+The corpus is published in bulk once per module (inside a transaction rolled back at the end),
+through the workflow, so every payload sits in every field at once:
+
+- article i: title, summary, body, reference title and publisher, and the reference URL when the
+  validator accepts it; then a new draft holding payload i+1 is saved, the
+  submit/approve comments are the payload, and every fourth article's draft is submitted and sent
+  back with changes requested (comment = payload), so diffs, review pages, history and comments all
+  carry payloads;
+- glossary term i: term, aliases (plus an alias ``zetaN`` that article i mentions, so the linker
+  puts term i's definition inline in article i), pronunciation, short/full/professional definitions;
+- reviewer i (who approves article i and term i): display name, credentials, specialty, bio URL,
+  validated by the admin's reviewer-profile form (whose re-rendered error page is checked too).
+
+Where a validator rejects a payload that is a pass; the rejection is recorded and a benign value
+is used instead. Each test then renders one kind of page for every payload and parses it with
+html5lib (tests/html_safety.py). A summary of the counts is printed at the end of the module.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import os
+import re
+import unicodedata
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.cache import caches
+from django.db import transaction
+from django.test import Client, TestCase, override_settings
+
+from healthlib import notifications, preview_links, signals, workflow
+from healthlib.conf import DEFAULTS, healthlib_settings
+from healthlib.exceptions import InvalidContent
+from healthlib.models import Article, GlossaryTerm, ReviewerProfile
+from tests.html_safety import feed_problems, json_ld_blocks, problems
+from tests.xss_payloads import PAYLOADS
+
+# XSS_LIMIT=40 runs the first 40 payloads only (while working on this module); the default is all on
+# SQLite. The PostgreSQL run (make test-postgres) takes every third payload of each class: the
+# sanitizer does not depend on the database, search snippets (ts_headline) do, and building the
+# corpus there is slower.
+if os.environ.get("XSS_LIMIT"):
+    PAYLOADS = PAYLOADS[: int(os.environ["XSS_LIMIT"])]
+elif os.environ.get("HEALTHLIB_TEST_DB") == "postgres":
+    PAYLOADS = PAYLOADS[::3]
+N = len(PAYLOADS)
+#: The pre-publish checklist is not part of the sanitizing path; off, so bulk publishing is quicker.
+NO_CHECKLIST = {"CHECKLIST": {rule: "off" for rule in DEFAULTS["CHECKLIST"]}}
+STATS: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+REJECTED: dict[str, list[str]] = collections.defaultdict(list)
+
+
+def note(entry_point: str, pages: int = 1) -> None:
+    STATS[entry_point]["pages"] += pages
+
+
+def benign(text: str) -> str:
+    """``text`` without control and format characters (NUL, vertical tab, bidi overrides), which validation refuses."""
+    return "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cf"))
+
+
+def single_line(text: str) -> str:
+    return " ".join(benign(text).split("\n"))[:200]
+
+
+def _accept(kind: str, field: str, payload, value, fallback):
+    """The value to store: the payload, or (when the validator refused it) the fallback, recorded."""
+    return value if value is not None else (REJECTED[f"{kind}.{field}"].append(payload.id) or fallback)
+
+
+def _clean_article(payload, index: int) -> dict:
+    text = payload.text
+    content = {
+        "title": text,
+        "summary": text,
+        "body": f"{text}\n\nSee zeta{index} for more.",
+        "references": [{"title": text, "publisher": text, "url": text, "year": 2020}],
+    }
+    from healthlib.models.schema import clean_article_content
+
+    fallbacks = {
+        "title": single_line(text) or "x",
+        "summary": benign(text),
+        "body": f"{benign(text)}\n\nSee zeta{index} for more.",
+        "references[0].title": single_line(text) or "x",
+        "references[0].publisher": single_line(text),
+        "references[0].url": f"https://example.org/ref/{index}",
+    }
+    for _ in range(3):
+        try:
+            return clean_article_content(content)
+        except InvalidContent as error:
+            for field in error.errors:
+                REJECTED[f"article.{field.replace('[0]', '')}"].append(payload.id)
+                if field.startswith("references[0]."):
+                    content["references"][0][field.split(".", 1)[1]] = fallbacks[field]
+                else:
+                    content[field] = fallbacks[field]
+    raise AssertionError(f"{payload.id}: no valid article content")
+
+
+def _clean_term(payload, index: int) -> dict:
+    from healthlib.models.schema import clean_term_content
+
+    text = payload.text
+    content = {
+        "term": text,
+        "aliases": [text, f"zeta{index}"],
+        "pronunciation": text,
+        "short_definition": text,
+        "full_definition": text,
+        "professional_definition": text,
+        "related_terms": [],
+    }
+    fallbacks = {
+        "term": single_line(text) or "x",
+        "aliases": [single_line(text), f"zeta{index}"],
+        "pronunciation": single_line(text),
+        "short_definition": benign(text),
+        "full_definition": benign(text),
+        "professional_definition": benign(text),
+    }
+    for _ in range(3):
+        try:
+            return clean_term_content(content)
+        except InvalidContent as error:
+            for field in error.errors:
+                REJECTED[f"term.{field}"].append(payload.id)
+                content[field] = fallbacks[field]
+    raise AssertionError(f"{payload.id}: no valid term content")
+
+
+def _profile_through_admin_form(root: User, user: User, payload) -> ReviewerProfile:
+    """Reviewer i's profile, validated by the admin's own form; refused fields are recorded and replaced."""
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/admin/healthlib/reviewerprofile/add/")
+    request.user = root
+    form_class = admin.site._registry[ReviewerProfile].get_form(request)
+    data = {"user": user.pk, **{field: payload.text for field in PROFILE_FIELDS}}
+    for _ in range(3):
+        form = form_class(data)
+        if form.is_valid():
+            return form.save()
+        for field in form.errors:
+            REJECTED[f"reviewer_profile.{field}"].append(payload.id)
+            data[field] = f"https://example.org/bio/{user.pk}" if field == "bio_url" else f"Reviewer {user.pk}"
+    raise AssertionError(f"{payload.id}: reviewer profile never accepted: {form.errors}")
+
+
+PROFILE_FIELDS = ("display_name", "credentials", "specialty", "bio_url")
+
+
+@pytest.fixture(scope="module")
+def corpus(django_db_setup, django_db_blocker):
+    """The whole corpus in the database, built once; rolled back when the module ends."""
+    with django_db_blocker.unblock():
+        with transaction.atomic():
+            # Run the after-commit work (search index, glossary relinking) as a commit would. Mail is
+            # plain text and not an HTML entry point: its receivers are off while the corpus is built.
+            for signal in (signals.submitted, signals.changes_requested, signals.approved, signals.published):
+                signal.disconnect(dispatch_uid=f"healthlib.notify.{signal_name(signal)}")
+            try:
+                with override_settings(HEALTHLIB=NO_CHECKLIST), TestCase.captureOnCommitCallbacks(execute=True):
+                    data = _build_corpus()
+            finally:
+                notifications.connect()
+            caches["default"].clear()
+            yield data
+            transaction.set_rollback(True)
+        caches["default"].clear()
+
+
+def signal_name(signal) -> str:
+    return next(
+        name for name in ("submitted", "changes_requested", "approved", "published") if getattr(signals, name) is signal
+    )
+
+
+def _build_corpus() -> dict:
+    editors = Group.objects.get(name=healthlib_settings.EDITOR_GROUP)
+    reviewers = Group.objects.get(name=healthlib_settings.REVIEWER_GROUP)
+    editor = User.objects.create_user("xss-editor", "e@example.org", "pw", is_staff=True)
+    editor.groups.add(editors)
+    root = User.objects.create_user("xss-root", "r@example.org", "pw", is_staff=True, is_superuser=True)
+    admin_client = Client()
+    admin_client.force_login(root)
+    reviewer_users = []
+    for index, payload in enumerate(PAYLOADS):
+        user = User.objects.create_user(f"xss-reviewer-{index}", f"r{index}@example.org", "pw", is_staff=True)
+        user.groups.add(reviewers)
+        _profile_through_admin_form(root, user, payload)
+        reviewer_users.append(User.objects.select_related("reviewer_profile").get(pk=user.pk))
+
+    terms, articles = [], []
+    for index, payload in enumerate(PAYLOADS):
+        reviewer = reviewer_users[index]
+        term = workflow.create_glossary_term(editor, slug=f"t{index}", content=_clean_term(payload, index))
+        workflow.submit(term, editor, comment=benign(payload.text))
+        workflow.approve(term, reviewer, comment=benign(payload.text))
+        workflow.publish(term, editor)
+        terms.append(term)
+    for index, payload in enumerate(PAYLOADS):
+        reviewer = reviewer_users[index]
+        article = workflow.create_article(
+            editor, slug=f"x{index}", article_type="treatment", content=_clean_article(payload, index)
+        )
+        comment = benign(payload.text)
+        workflow.submit(article, editor, comment=comment)
+        workflow.approve(article, reviewer, comment=comment)
+        workflow.publish(article, editor)
+        # A new draft carrying the next payload: the review page diffs it against the live one.
+        following = PAYLOADS[(index + 1) % N]
+        workflow.save_draft(article, editor, _clean_article(following, index), based_on=article.latest_revision)
+        if index % 4 == 1:
+            workflow.submit(article, editor, comment=comment)
+            workflow.request_changes(article, reviewer, comment=comment)
+        article.refresh_from_db()
+        articles.append(article)
+    for kind in ("article", "term"):
+        # _clean_article runs twice per article (live + draft); count each payload once.
+        for key in [k for k in REJECTED if k.startswith(f"{kind}.")]:
+            REJECTED[key] = sorted(set(REJECTED[key]))
+    editor_client = Client()
+    editor_client.force_login(editor)
+    caches["default"].clear()
+    return {
+        "editor": editor,
+        "root": root,
+        "terms": terms,
+        "articles": articles,
+        "reviewers": reviewer_users,
+        "admin": admin_client,
+        "editor_client": editor_client,
+    }
+
+
+def check(entry_point: str, html: str, payload_id: str = "") -> list[str]:
+    STATS[entry_point]["pages"] += 1
+    return [f"{entry_point} [{payload_id}]: {p}" for p in problems(html)]
+
+
+def get_ok(client: Client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return response.content.decode()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report():
+    yield
+    pages = sum(c["pages"] for c in STATS.values())
+    print(f"\n\nXSS corpus: {N} payloads, {len(STATS)} entry points/page types, {pages} pages parsed and checked")
+    for entry_point, counter in sorted(STATS.items()):
+        print(f"  {entry_point}: {counter['pages']} pages")
+    print("  refused by validation (a pass):")
+    for field, ids in sorted(REJECTED.items()):
+        print(f"    {field}: {len(ids)} payloads")
+
+
+# ---------------------------------------------------------------- reader pages
+
+
+def test_article_pages(db, corpus):
+    client = Client()
+    found: list[str] = []
+    for index, payload in enumerate(PAYLOADS):
+        html = get_ok(client, f"/health/articles/x{index}/")
+        found += check("article page", html, payload.id)
+        # The JSON-LD block carries the payload in name, description, citation and reviewer fields.
+        (data,) = json_ld_blocks(html)
+        assert data["name"] == corpus["articles"][index].live_title
+        STATS["article JSON-LD"]["pages"] += 1
+    assert not found, "\n".join(found)
+
+
+def test_inline_glossary_definitions_carry_the_payload_escaped(db, corpus):
+    """Article i mentions zeta{i}, an alias of term i, so term i's payload definition is inline."""
+    client = Client()
+    linked = 0
+    for index in range(N):
+        html = get_ok(client, f"/health/articles/x{index}/")
+        if f'href="/health/glossary/t{index}/"' in html:
+            linked += 1
+    STATS["inline glossary definitions"]["pages"] += linked
+    assert linked >= N * 0.9, f"only {linked} of {N} articles link their term"
+
+
+def test_term_pages(db, corpus):
+    client = Client()
+    found: list[str] = []
+    for index, payload in enumerate(PAYLOADS):
+        html = get_ok(client, f"/health/glossary/t{index}/")
+        found += check("glossary term page", html, payload.id)
+        json_ld_blocks(html)
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/health/", "/health/articles/", "/health/glossary/", "/health/types/treatment/"],
+)
+def test_listing_pages(db, corpus, url):
+    found = check(f"listing {url}", get_ok(Client(), url))
+    assert not found, "\n".join(found)
+
+
+def test_search_queries_and_results(db, corpus):
+    client = Client()
+    found: list[str] = []
+    for payload in PAYLOADS:
+        response = client.get("/health/search/", {"q": payload.text})
+        assert response.status_code == 200
+        found += check("search query", response.content.decode(), payload.id)
+    # Words the payloads share, so the results and their snippets hold payload text.
+    for word in ["script", "onerror", "javascript", "xss", "img", "svg", "alert", "iframe", "zeta1", "style"]:
+        for page in (1, 2):
+            response = client.get("/health/search/", {"q": word, "page": page})
+            assert response.status_code in (200, 404)
+            if response.status_code == 200:
+                found += check("search results", response.content.decode(), word)
+    assert not found, "\n".join(found)
+
+
+def test_feeds_and_sitemap(db, corpus):
+    client = Client()
+    found: list[str] = []
+    for url in ["/health/feeds/rss/", "/health/feeds/atom/"]:
+        STATS["feeds"]["pages"] += 1
+        found += [f"{url}: {p}" for p in feed_problems(get_ok(client, url))]
+    for url in ["/health/sitemap.xml", "/sitemap.xml"]:
+        STATS["sitemap"]["pages"] += 1
+        found += [f"{url}: {p}" for p in feed_problems(get_ok(client, url))]
+    assert not found, "\n".join(found)
+
+
+# ---------------------------------------------------------------- previews
+
+
+def test_staff_preview_of_drafts_and_live_revisions(db, corpus):
+    client = corpus["editor_client"]
+    found: list[str] = []
+    for index, payload in enumerate(PAYLOADS):
+        article = corpus["articles"][index]
+        for revision in (article.latest_revision_id, article.live_revision_id):
+            found += check(
+                "staff preview (article)", get_ok(client, f"/health/preview/revision/{revision}/"), payload.id
+            )
+        term = corpus["terms"][index]
+        found += check(
+            "staff preview (term)", get_ok(client, f"/health/preview/revision/{term.latest_revision_id}/"), payload.id
+        )
+    assert not found, "\n".join(found)
+
+
+def test_shared_preview_links(db, corpus):
+    client = Client()
+    found: list[str] = []
+    editor = corpus["editor"]
+    for index, payload in enumerate(PAYLOADS):
+        for item in (corpus["articles"][index], corpus["terms"][index]):
+            token = preview_links.create_link(editor, item.latest_revision, datetime.timedelta(days=1))
+            found += check("shared preview link", get_ok(client, preview_links.url_for(token)), payload.id)
+    assert not found, "\n".join(found)
+
+
+def test_markdownx_preview_endpoint(db, corpus):
+    client = corpus["editor_client"]
+    found: list[str] = []
+    for payload in PAYLOADS:
+        response = client.post("/markdownx/markdownify/", {"content": payload.text})
+        assert response.status_code == 200
+        found += check("markdownx preview", response.content.decode(), payload.id)
+    assert not found, "\n".join(found)
+
+
+# ---------------------------------------------------------------- the admin workspace
+
+
+def test_review_pages_with_diffs(db, corpus):
+    client = corpus["admin"]
+    found: list[str] = []
+    for index, payload in enumerate(PAYLOADS):
+        article = corpus["articles"][index]
+        found += check(
+            "admin review page (diff)", get_ok(client, f"/admin/healthlib/reviewqueue/{article.pk}/"), payload.id
+        )
+    for index in range(0, N, 7):
+        term = corpus["terms"][index]
+        found += check(
+            "admin review page (diff)", get_ok(client, f"/admin/healthlib/reviewqueue/{term.pk}/"), str(index)
+        )
+    assert not found, "\n".join(found)
+
+
+def test_history_and_compare(db, corpus):
+    client = corpus["admin"]
+    found: list[str] = []
+    for index, payload in enumerate(PAYLOADS):
+        article = corpus["articles"][index]
+        url = (
+            f"/admin/healthlib/article/{article.pk}/history/"
+            f"?a={article.live_revision_id}&b={article.latest_revision_id}"
+        )
+        found += check("admin history + compare", get_ok(client, url), payload.id)
+    assert not found, "\n".join(found)
+
+
+def test_change_forms(db, corpus):
+    """The change form holds every content field (as form values), the preview, comments and actions.
+
+    Every payload as the editor sees it; every tenth as the superuser (the same page with other buttons).
+    """
+    found: list[str] = []
+    for client, who, step in ((corpus["editor_client"], "editor", 1), (corpus["admin"], "superuser", 10)):
+        for index, payload in list(enumerate(PAYLOADS))[::step]:
+            article, term = corpus["articles"][index], corpus["terms"][index]
+            found += check(f"admin article change form ({who})", get_ok(client, f"/admin/healthlib/article/{article.pk}/change/"), payload.id)  # fmt: skip
+            found += check(f"admin term change form ({who})", get_ok(client, f"/admin/healthlib/glossaryterm/{term.pk}/change/"), payload.id)  # fmt: skip
+    assert not found, "\n".join(found)
+
+
+def test_reviewer_profile_form_rerendered_with_errors(db, corpus):
+    """The add form comes back with refused values (the bio URL) in it: still escaped."""
+    client = corpus["admin"]
+    found: list[str] = []
+    user = User.objects.create_user("xss-profile-probe", "p@example.org", "pw", is_staff=True)
+    for payload in PAYLOADS:
+        data = {"user": user.pk, **{field: payload.text for field in PROFILE_FIELDS}}
+        response = client.post("/admin/healthlib/reviewerprofile/add/", data)
+        assert response.status_code == 200, (payload.id, response.status_code)  # the bio URL is refused
+        assert "bio_url" in response.context["adminform"].form.errors
+        found += check("admin reviewer profile form (errors)", response.content.decode(), payload.id)
+    assert not ReviewerProfile.objects.filter(user=user).exists()
+    assert not found, "\n".join(found)
+
+
+def test_reviewer_profile_pages(db, corpus):
+    client = corpus["admin"]
+    found: list[str] = []
+    for reviewer, payload in zip(corpus["reviewers"], PAYLOADS, strict=True):
+        url = f"/admin/healthlib/reviewerprofile/{reviewer.reviewer_profile.pk}/change/"
+        found += check("admin reviewer profile form", get_ok(client, url), payload.id)
+    assert not found, "\n".join(found)
+
+
+CHANGELISTS = [
+    "/admin/",
+    "/admin/healthlib/",
+    "/admin/healthlib/article/",
+    "/admin/healthlib/glossaryterm/",
+    "/admin/healthlib/revision/",
+    "/admin/healthlib/review/",
+    "/admin/healthlib/workflowevent/",
+    "/admin/healthlib/reviewerprofile/",
+    "/admin/healthlib/reviewqueue/",
+    "/admin/healthlib/reviewdates/",
+]
+
+
+@pytest.mark.parametrize("url", CHANGELISTS)
+def test_admin_changelists(db, corpus, url):
+    client = corpus["admin"]
+    found: list[str] = []
+    html = get_ok(client, url)
+    found += check("admin changelists", html, url)
+    pages = re.findall(r"[?&]p=(\d+)", html)
+    for page in sorted({int(p) for p in pages}):
+        found += check("admin changelists", get_ok(client, f"{url}?p={page}"), f"{url} p={page}")
+    assert not found, "\n".join(found)
+
+
+def test_admin_changelist_search_echoes_queries_safely(db, corpus):
+    client = corpus["admin"]
+    found: list[str] = []
+    for payload in PAYLOADS:
+        response = client.get("/admin/healthlib/article/", {"q": benign(payload.text)})
+        assert response.status_code == 200
+        found += check("admin changelist search", response.content.decode(), payload.id)
+    assert not found, "\n".join(found)
+
+
+def test_admin_records_of_revisions_reviews_and_events(db, corpus):
+    from healthlib.models import Review, Revision, WorkflowEvent
+
+    client = corpus["admin"]
+    found: list[str] = []
+    article = corpus["articles"][0]
+    for model, queryset in (
+        ("revision", Revision.objects.filter(item__in=[a.pk for a in corpus["articles"][::5]])),
+        ("review", Review.objects.filter(revision__item__in=[a.pk for a in corpus["articles"][::5]])),
+        ("workflowevent", WorkflowEvent.objects.filter(item__in=[a.pk for a in corpus["articles"][::5]])),
+    ):
+        for pk in queryset.values_list("pk", flat=True):
+            found += check(f"admin {model} record", get_ok(client, f"/admin/healthlib/{model}/{pk}/change/"), str(pk))
+    assert article.pk
+    assert not found, "\n".join(found)
+
+
+def test_admin_add_form_rerendered_with_errors(db, corpus):
+    """Typed payloads come back in a re-rendered form when something is refused: still escaped."""
+    client = corpus["editor_client"]
+    found: list[str] = []
+    for index, payload in enumerate(PAYLOADS):
+        data = {
+            "title": payload.text,
+            "summary": payload.text,
+            "body": payload.text,
+            "references": f"{single_line(payload.text)} | {single_line(payload.text)} | {single_line(payload.text)} | 20x",
+            "slug": f"not a slug {index}",  # refused: the form comes back with every value in it
+            "article_type": "treatment",
+            "owner": "",
+        }
+        response = client.post("/admin/healthlib/article/add/", data)
+        assert response.status_code == 200, (payload.id, response.status_code)
+        found += check("admin add form (errors)", response.content.decode(), payload.id)
+        term_data = {
+            "term": payload.text,
+            "aliases": payload.text,
+            "pronunciation": payload.text,
+            "short_definition": payload.text,
+            "full_definition": payload.text,
+            "professional_definition": payload.text,
+            "related_terms": payload.text,
+            "slug": f"not a slug {index}",
+        }
+        response = client.post("/admin/healthlib/glossaryterm/add/", term_data)
+        assert response.status_code == 200, (payload.id, response.status_code)
+        found += check("admin add form (errors)", response.content.decode(), payload.id)
+    assert not Article.objects.filter(slug__startswith="not a slug").exists()
+    assert not GlossaryTerm.objects.filter(slug__startswith="not a slug").exists()
+    assert not found, "\n".join(found)
+
+
+def test_every_payload_reached_storage_or_was_refused(db, corpus):
+    """Guard against a vacuous run: the payloads really are in the live fields and the profiles."""
+    stored = set(Article.objects.filter(slug__startswith="x").values_list("live_summary", flat=True))
+    assert len(stored) == N
+    raw = {p.text for p in PAYLOADS}
+    assert len(raw & stored) >= N - len(REJECTED.get("article.summary", [])) - 1
+    profiles = ReviewerProfile.objects.filter(user__username__startswith="xss-reviewer-")
+    assert profiles.count() == N
+    assert len(raw & set(profiles.values_list("credentials", flat=True))) >= N * 0.9
+
+
+# ---------------------------------------------------------------- in Chromium
+
+CHROMIUM = "/usr/bin/chromium"
+if not os.path.exists(CHROMIUM):  # pragma: no cover
+    print(f"\n!!! {CHROMIUM} is missing: the Chromium XSS tests in {__name__} are SKIPPED (make browser-deps).\n")
+
+browser_only = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"!!! {CHROMIUM} is missing: browser tests SKIPPED !!!"),
+]
+#: Wait for every image to finish (an onerror handler runs then), then two frames and a task.
+SETTLE = """async () => {
+  await Promise.all([...document.images].map(img => img.complete ? null :
+    new Promise(done => { img.addEventListener('load', done); img.addEventListener('error', done); })));
+  await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 0))));
+  return window.__xss;
+}"""
+#: What django-markdownx's widget does with the preview: POST the text, put the answer in innerHTML.
+MARKDOWNX_PREVIEW = """async (text) => {
+  const csrf = document.querySelector('input[name=csrfmiddlewaretoken]').value;
+  const body = new FormData(); body.append('content', text);
+  const response = await fetch('/markdownx/markdownify/', {method: 'POST', body, headers: {'X-CSRFToken': csrf}});
+  if (!response.ok) throw new Error('preview answered ' + response.status);
+  const preview = document.querySelector('.markdownx-preview');
+  preview.innerHTML = await response.text();
+}"""
+
+
+@pytest.fixture(scope="module")
+def live_url(corpus, django_db_blocker):
+    """A live server thread that shares the corpus's (uncommitted) connection, as LiveServerTestCase does.
+
+    The browser tests take no per-test transaction (``db``): the server thread answers on the same
+    connection, and rolling back a savepoint under it would race its queries.
+    """
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.db import connections
+    from django.test.testcases import LiveServerThread
+
+    connection = connections["default"]
+    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
+        pytest.skip("!!! the Chromium XSS tests share the in-memory SQLite connection; SKIPPED on this database !!!")
+    connection.inc_thread_sharing()
+    thread = LiveServerThread("127.0.0.1", StaticFilesHandler, connections_override={"default": connection})
+    thread.daemon = True
+    with django_db_blocker.unblock():
+        thread.start()
+        thread.is_ready.wait()
+        if thread.error:
+            raise thread.error
+        yield f"http://127.0.0.1:{thread.port}"
+        thread.terminate()
+    connection.dec_thread_sharing()
+
+
+@pytest.fixture(scope="module")
+def plan(corpus):
+    """Sessions, review links and paths, made before Chromium starts.
+
+    While Playwright's event loop runs, ORM calls in this thread would open a second connection to
+    the shared in-memory database, which the corpus transaction keeps locked.
+    """
+
+    def session(user: User) -> str:
+        client = Client()
+        client.force_login(user)
+        return client.cookies["sessionid"].value
+
+    editor = corpus["editor"]
+    links = {}
+    for index in range(N):
+        for item in (corpus["articles"][index], corpus["terms"][index]):
+            token = preview_links.create_link(editor, item.latest_revision, datetime.timedelta(days=1))
+            links[item.pk] = preview_links.url_for(token)
+    return {
+        "editor": session(editor),
+        "root": session(corpus["root"]),
+        "links": links,
+        "profiles": [reviewer.reviewer_profile.pk for reviewer in corpus["reviewers"]],
+    }
+
+
+@pytest.fixture(scope="module")
+def browser(plan):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop shares the thread with the ORM
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"]  # fmt: skip
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        yield browser
+        browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+class Tab:
+    """One Chromium page that records dialogs and tells whether a payload ran."""
+
+    def __init__(self, browser, live_url: str, session: str | None = None) -> None:
+        self.context = browser.new_context()
+        self.live_url = live_url
+        if session is not None:
+            self.context.add_cookies([{"name": "sessionid", "value": session, "url": live_url}])
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(20_000)
+        self.dialogs: list[str] = []
+        self.page.on("dialog", self._dialog)
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def ran(self) -> bool:
+        """True if script set the global or opened a dialog since the last call."""
+        value = self.page.evaluate(SETTLE)
+        opened = bool(self.dialogs)
+        self.dialogs.clear()
+        return value is not None or opened
+
+    def visit(self, path: str) -> bool:
+        response = self.page.goto(self.live_url + path, wait_until="load")
+        assert response is not None and response.status == 200, (path, response and response.status)
+        ran = self.ran()
+        # A payload that navigates (meta refresh, base href, form) is as bad as one that runs.
+        moved = self.page.url.split("#")[0] != self.live_url + path.split("#")[0]
+        return ran or moved
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def browser_check(entry_point: str, outcomes: list[tuple[str, bool]]) -> list[str]:
+    STATS[f"Chromium: {entry_point}"]["pages"] += len(outcomes)
+    return [f"Chromium {entry_point} [{what}]: script ran or page navigated" for what, bad in outcomes if bad]
+
+
+def in_chromium(test):
+    for mark in browser_only:
+        test = mark(test)
+    return test
+
+
+@in_chromium
+def test_chromium_harness_detects_a_payload_that_runs(plan, live_url, browser):
+    """Positive control: the same detection sees raw, unsanitized markup run, and a dialog open."""
+    tab = Tab(browser, live_url, plan["editor"])
+    try:
+        assert not tab.visit("/admin/healthlib/article/add/")
+        tab.page.evaluate(
+            "() => { document.querySelector('.markdownx-preview').innerHTML = '<img src=x onerror=window.__xss=1>'; }"
+        )
+        assert tab.ran()
+        tab.page.evaluate("() => { window.__xss = undefined; setTimeout(() => alert(1), 0); }")
+        assert tab.ran()
+    finally:
+        tab.close()
+
+
+@in_chromium
+def test_chromium_article_pages_every_payload(corpus, live_url, browser):
+    tab = Tab(browser, live_url)
+    try:
+        outcomes = [(p.id, tab.visit(f"/health/articles/x{i}/")) for i, p in enumerate(PAYLOADS)]
+    finally:
+        tab.close()
+    found = browser_check("article page", outcomes)
+    assert not found, "\n".join(found)
+
+
+@in_chromium
+def test_chromium_markdownx_preview_every_payload(plan, live_url, browser):
+    """Every payload through the preview endpoint into the editor's preview pane, as the widget does it."""
+    tab = Tab(browser, live_url, plan["editor"])
+    try:
+        assert not tab.visit("/admin/healthlib/article/add/")
+        outcomes = []
+        for payload in PAYLOADS:
+            tab.page.evaluate(MARKDOWNX_PREVIEW, payload.text)
+            outcomes.append((payload.id, tab.ran()))
+        # And a few through the real widget: type into the editor, wait for markdownx to fill the preview.
+        editor = tab.page.locator("textarea.markdownx-editor").first
+        for payload in PAYLOADS[:: max(1, N // 6)]:
+            editor.fill(payload.text + "\n\nwidget-probe")
+            tab.page.wait_for_function(
+                "() => document.querySelector('.markdownx-preview').textContent.includes('widget-probe')"
+            )
+            outcomes.append((f"{payload.id} (widget)", tab.ran()))
+    finally:
+        tab.close()
+    found = browser_check("markdownx preview", outcomes)
+    assert not found, "\n".join(found)
+
+
+SUBSET = slice(None, None, 10)  # every tenth payload: each class is represented
+
+
+@in_chromium
+def test_chromium_other_page_types_representative_payloads(corpus, plan, live_url, browser):
+    reader = Tab(browser, live_url)
+    staff, admin_tab = Tab(browser, live_url, plan["editor"]), Tab(browser, live_url, plan["root"])
+    found: list[str] = []
+    try:
+        for index in range(N)[SUBSET]:
+            payload = PAYLOADS[index]
+            article, term = corpus["articles"][index], corpus["terms"][index]
+            pages = [
+                ("glossary term page", reader, f"/health/glossary/t{index}/"),
+                ("search", reader, "/health/search/?" + urlencode({"q": benign(payload.text)})),
+                ("shared preview link", reader, plan["links"][article.pk]),
+                ("shared preview link", reader, plan["links"][term.pk]),
+                ("staff preview", staff, f"/health/preview/revision/{article.latest_revision_id}/"),
+                ("staff preview", staff, f"/health/preview/revision/{term.latest_revision_id}/"),
+                ("admin review page (diff)", admin_tab, f"/admin/healthlib/reviewqueue/{article.pk}/"),
+                ("admin history + compare", admin_tab,
+                 f"/admin/healthlib/article/{article.pk}/history/?a={article.live_revision_id}&b={article.latest_revision_id}"),
+                ("admin change form", staff, f"/admin/healthlib/article/{article.pk}/change/"),
+                ("admin change form", staff, f"/admin/healthlib/glossaryterm/{term.pk}/change/"),
+                ("admin reviewer profile", admin_tab,
+                 f"/admin/healthlib/reviewerprofile/{plan['profiles'][index]}/change/"),
+            ]  # fmt: skip
+            for entry_point, tab, path in pages:
+                found += browser_check(entry_point, [(payload.id, tab.visit(path))])
+        for path in ["/health/", "/health/articles/", "/health/glossary/"]:
+            found += browser_check("listing pages", [(path, reader.visit(path))])
+        for path in ["/admin/healthlib/article/", "/admin/healthlib/glossaryterm/", "/admin/healthlib/reviewqueue/",
+                     "/admin/healthlib/review/", "/admin/healthlib/workflowevent/", "/admin/healthlib/reviewerprofile/"]:  # fmt: skip
+            found += browser_check("admin changelists", [(path, admin_tab.visit(path))])
+    finally:
+        for tab in (reader, staff, admin_tab):
+            tab.close()
+    assert not found, "\n".join(found)
+
+
+def test_feeds_escape_plain_text_that_readers_render_as_html(db, editor, reviewer, django_capture_on_commit_callbacks):
+    """Regression: RSS titles and descriptions and Atom ``type="html"`` summaries are HTML to feed
+    readers, so a plain-text title, summary or reviewer name holding markup must arrive escaped."""
+    import xml.etree.ElementTree as ET
+
+    from tests.conftest import ARTICLE_CONTENT, edited
+
+    evil = f"<img src=x onerror={PAYLOADS[0].text[8:-9]}>"
+    ReviewerProfile.objects.filter(user=reviewer).update(credentials=evil)
+    reviewer.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        article = workflow.create_article(
+            editor,
+            slug="feed-escape",
+            article_type="treatment",
+            content=edited(ARTICLE_CONTENT, title=evil, summary=evil),
+        )
+        workflow.submit(article, editor)
+        workflow.approve(article, reviewer)
+        workflow.publish(article, editor)
+    caches["default"].clear()
+    client = Client()
+    rss = ET.fromstring(client.get("/health/feeds/rss/").content)
+    item = rss.find("./channel/item")
+    assert item.findtext("title") == "&lt;img src=x onerror=window.__xss=1&gt;"
+    assert item.findtext("description").startswith("&lt;img src=x onerror=window.__xss=1&gt;")
+    assert "Reviewer, &lt;img" in item.findtext("description")
+    atom = ET.fromstring(client.get("/health/feeds/atom/").content)
+    entry = atom.find("{http://www.w3.org/2005/Atom}entry")
+    assert entry.findtext("{http://www.w3.org/2005/Atom}title") == evil  # type text: shown as written
+    summary = entry.find("{http://www.w3.org/2005/Atom}summary")
+    assert summary.get("type") == "html" and "<img" not in summary.text
+    for feed in ("/health/feeds/rss/", "/health/feeds/atom/"):
+        assert feed_problems(client.get(feed).content.decode()) == []
