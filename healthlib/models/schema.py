@@ -35,15 +35,16 @@ MAX_LIST = 50
 _url_validator = URLValidator(schemes=["http", "https"])
 
 
-# Zero-width space, word joiner and byte-order mark carry no meaning in a title or a term; they only
-# make two equal-looking titles differ. Dropped from single-line fields (ZWJ/ZWNJ stay: emoji, scripts).
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"))
-# Directional overrides and isolates can make a title read differently from what it says.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Single-line fields (titles, terms, aliases, reference titles) lose what a reader cannot see but
+# a title can hide: zero-width space, word joiner and byte-order mark (they make equal-looking titles
+# differ), directional overrides and isolates (they make a title read differently from what it says),
+# and control characters (a tab becomes a space). ZWJ/ZWNJ stay: emoji, Indic and Persian scripts.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 
 
-def _has_control(value: str, allowed: str) -> bool:
-    return any(unicodedata.category(char) == "Cc" and char not in allowed for char in value)
+def _single_line_clean(value: str) -> str:
+    value = value.translate(_INVISIBLE).replace("\t", " ")
+    return "".join(char for char in value if char == "\n" or unicodedata.category(char) != "Cc").strip()
 
 
 def normalise_text(value: Any) -> str:
@@ -76,18 +77,16 @@ class _Collector:
             self.add(
                 field, _("Too long: %(n)d characters, the limit is %(limit)d.") % {"n": len(value), "limit": limit}
             )
-        if _has_control(value, allowed="\n\t"):
-            self.add(field, _("Contains control characters (such as NUL or escape); remove them."))
+        if "\x00" in value:
+            self.add(field, _("Contains a NUL character."))
         return value
 
     def single_line(self, data: dict, field: str, *, required: bool = False, max_length: int = MAX_TITLE) -> str:
-        value = self.text(data, field, required=required, max_length=max_length).translate(_INVISIBLE).strip()
+        value = _single_line_clean(self.text(data, field, required=required, max_length=max_length))
         if "\n" in value:
             self.add(field, _("Must be a single line."))
-        elif "\t" in value:
-            self.add(field, _("Contains a tab; use a space."))
-        if _BIDI_CONTROLS.intersection(value):
-            self.add(field, _("Contains invisible text-direction characters; remove them."))
+        if required and not value and field not in self.errors:
+            self.add(field, _("This field is required."))
         return value
 
     def string_list(self, data: dict, field: str) -> list[str]:
@@ -100,12 +99,10 @@ class _Collector:
         values: list[str] = []
         for entry in raw:
             try:
-                value = normalise_text(entry).translate(_INVISIBLE).strip()
+                value = _single_line_clean(normalise_text(entry))
             except TypeError:
                 self.add(field, _("Every entry must be text."))
                 continue
-            if _has_control(value, allowed="") or _BIDI_CONTROLS.intersection(value):
-                self.add(field, _("“%(v)s” contains control or text-direction characters.") % {"v": value[:40]})
             if "\n" in value or len(value) > MAX_TITLE:
                 self.add(
                     field,
