@@ -66,7 +66,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--link-every", type=int, default=None, help="glossary-link every Nth article (generator)")
     parser.add_argument("--keep-db", action="store_true", help="SQLite: reuse var/bench/<n>.sqlite3 if present")
     parser.add_argument("--write-docs", action="store_true", help="update the generated part of docs/benchmarks.md")
+    parser.add_argument("--from-json", help="print the table of an earlier run's JSON (with --write-docs: record it)")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--skip-generate", action="store_true", help=argparse.SUPPRESS)  # inner: data exists
     parser.add_argument("--out", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -542,9 +544,11 @@ def inner(args: argparse.Namespace) -> None:
     from bench import generate
 
     result: dict = {"articles": args.articles, "terms": args.terms}
-    exists = connection.vendor == "sqlite" and args.keep_db and Path(os.environ["BENCH_SQLITE_PATH"]).exists()
+    exists = args.skip_generate or (
+        connection.vendor == "sqlite" and args.keep_db and Path(os.environ["BENCH_SQLITE_PATH"]).exists()
+    )
+    call_command("migrate", verbosity=0, interactive=False)  # a kept database gets new indexes too
     if not exists:
-        call_command("migrate", verbosity=0, interactive=False)
         log(f"{connection.vendor}: generating {args.articles} articles, {args.terms} terms")
         argv = ["--articles", str(args.articles), "--terms", str(args.terms)]
         if args.link_every:
@@ -625,6 +629,18 @@ def table(report: dict) -> str:
     lines = []
     n = report["articles"]
     lines.append(f"### {n:,} articles, {report['terms']:,} glossary terms ({report['started']})\n")
+    m = report["machine"]
+    memory = next((line.split()[1] for line in m["memory"].splitlines() if line.startswith("Mem:")), "?")
+    versions = "; ".join(
+        f"{db}: Python {r['versions']['python']}, Django {r['versions']['django']}, "
+        f"{r['versions']['database']} {r['versions']['database_version']}"
+        for db, r in report["databases"].items()
+        if "versions" in r
+    )
+    lines.append(
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), {memory} RAM, load average at start "
+        f"{m['load_average_at_start'][0]:.1f}. {versions}. Command: `{report['command']}`.\n"
+    )
     dbs = [db for db in ("sqlite", "postgres") if db in report["databases"]]
     header = "| measurement | " + " | ".join(dbs) + " | target |"
     lines += [header, "|---|" + "---|" * len(dbs) + "---|"]
@@ -729,7 +745,9 @@ def check_targets(report: dict) -> list[str]:
 
 
 def write_docs(report: dict, text: str) -> None:
-    begin, end = "<!-- bench:generated:begin -->", "<!-- bench:generated:end -->"
+    """Replace the generated section for this number of articles (one section per size)."""
+    begin = f"<!-- bench:generated:{report['articles']}:begin -->"
+    end = f"<!-- bench:generated:{report['articles']}:end -->"
     doc = DOCS.read_text() if DOCS.exists() else f"# Benchmarks\n\n{begin}\n{end}\n"
     if begin not in doc:
         doc += f"\n{begin}\n{end}\n"
@@ -742,6 +760,13 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     if args.inner:
         inner(args)
+        return
+    if args.from_json:  # print (and with --write-docs, record) the table of an earlier run
+        report = json.loads(Path(args.from_json).read_text())
+        text = table(report) + "\n\nTargets:\n" + "\n".join(f"- {note}" for note in check_targets(report))
+        print(text)
+        if args.write_docs:
+            write_docs(report, text)
         return
     report = {
         "started": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),

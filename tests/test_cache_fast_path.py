@@ -12,6 +12,8 @@ import sys
 import pytest
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client, override_settings
 
 from healthlib import cache as page_cache
@@ -181,8 +183,14 @@ class CountingApp:
 
 @pytest.fixture
 def wsgi():
+    # As Django's test Client does: a real WSGIHandler would close the test's database connection
+    # (inside its transaction) at the end of every request.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     django_app = CountingApp(WSGIHandler())
-    return page_cache.CachedPagesWSGI(django_app), django_app
+    yield page_cache.CachedPagesWSGI(django_app), django_app
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def test_wsgi_wrapper_serves_the_same_bytes_and_headers_without_django(library, wsgi, django_assert_num_queries):
