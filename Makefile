@@ -60,7 +60,7 @@ $(AXE):
 	@if command -v npm >/dev/null 2>&1; then npm install --no-save --prefix .cache/npm axe-core@4; \
 	else echo "!! npm is missing: the axe-core accessibility checks will be SKIPPED"; fi
 
-# Benchmarks at scale, on SQLite and a throwaway PostgreSQL (not part of `make test`; about 15 minutes).
+# Benchmarks at scale, on SQLite and a throwaway PostgreSQL (not part of `make test`; 15-25 minutes on 2 cores).
 # Options through ARGS, e.g. make bench ARGS="--articles 100000 --skip-throughput". See docs/benchmarks.md.
 bench: $(STAMP) bench-deps
 	$(BIN)/python -m bench.run $(ARGS)
