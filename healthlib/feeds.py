@@ -6,6 +6,7 @@ so feed readers show a re-reviewed article again.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.contrib.syndication.views import Feed
@@ -17,6 +18,14 @@ from django.utils.translation import gettext as _
 
 from healthlib.conf import healthlib_settings
 from healthlib.templatetags.healthlib import review_date
+
+# Characters XML 1.0 cannot carry. Content text may hold some (only NUL is refused on input, and
+# reviewer profiles are free text); Django's feed writer refuses them, which would make the feed a 500.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(value: str) -> str:
+    return _NOT_XML.sub("", value)
 
 
 class LatestArticlesFeed(Feed):
@@ -49,7 +58,7 @@ class LatestArticlesFeed(Feed):
 
     def item_title(self, item) -> str:
         # Feed readers render RSS titles as HTML: escape the plain-text title (Django's own default).
-        return escape(item.live_title)
+        return escape(_xml_text(item.live_title))
 
     def item_description(self, item) -> str:
         """HTML (RSS ``<description>``, Atom ``<summary type="html">``): the plain-text parts are escaped."""
@@ -59,7 +68,7 @@ class LatestArticlesFeed(Feed):
         line = _("Last reviewed on %(date)s") % {"date": review_date(item.last_reviewed_at)}
         if reviewers:
             line = _("Medically reviewed by %(names)s. %(line)s") % {"names": reviewers, "line": line}
-        return f"{escape(item.live_summary)}\n\n{escape(line)}."
+        return _xml_text(f"{escape(item.live_summary)}\n\n{escape(line)}.")
 
     def item_link(self, item) -> str:
         return item.get_absolute_url()
@@ -82,7 +91,7 @@ class LatestArticlesAtomFeed(LatestArticlesFeed):
 
     def item_title(self, item) -> str:
         # An Atom <title> without a type is text: feed readers show it as written, never as HTML.
-        return item.live_title
+        return _xml_text(item.live_title)
 
     def subtitle(self) -> str:
         return self.description()
