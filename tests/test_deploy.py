@@ -103,6 +103,8 @@ plain = c.get("/health/")
 out["http"] = [plain.status_code, plain.headers.get("Location")]
 page = c.get("/health/", secure=True)
 out["page"] = [page.status_code, dict(page.headers)]
+again = c.get("/health/", secure=True)  # answered from the page cache this time
+out["cached_page"] = [again.status_code, dict(again.headers)]
 login = c.get("/admin/login/", secure=True)
 token = login.cookies["csrftoken"]
 out["csrf_cookie"] = {k: token[k] for k in ("secure", "httponly", "samesite")}
@@ -126,8 +128,9 @@ def test_plain_http_redirects_to_https(probe):
     assert probe["http"] == [301, "https://health.example.org/health/"]
 
 
-def test_security_headers_on_reader_pages(probe):
-    status, headers = probe["page"]
+@pytest.mark.parametrize("which", ["page", "cached_page"])
+def test_security_headers_on_reader_pages(probe, which):
+    status, headers = probe[which]
     assert status == 200
     assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
     assert headers["X-Content-Type-Options"] == "nosniff"
