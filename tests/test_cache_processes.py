@@ -61,7 +61,9 @@ def servers(shared_env):
 
 
 def fetch(port: int) -> str:
-    with urllib.request.urlopen(URL.format(port=port), timeout=30) as response:
+    # One Host for both servers, as behind a load balancer (pages are cached per host).
+    request = urllib.request.Request(URL.format(port=port), headers={"Host": "localhost"})
+    with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200
         return response.read().decode()
 
