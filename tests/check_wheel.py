@@ -24,10 +24,12 @@ with tempfile.TemporaryDirectory() as out:
     )
     probe = (
         "import healthlib, pathlib; p = pathlib.Path(healthlib.__file__).parent; "
-        "assert str(p).startswith(%r), p; "
+        f"assert str(p).startswith({str(target)!r}), p; "
         "assert (p / 'templates/healthlib/article_detail.html').exists(); print(p)"
-    ) % str(target)
-    subprocess.run([sys.executable, "-c", probe], check=True, cwd=out, env={"PYTHONPATH": str(target)}, stdout=subprocess.DEVNULL)
+    )
+    subprocess.run(
+        [sys.executable, "-c", probe], check=True, cwd=out, env={"PYTHONPATH": str(target)}, stdout=subprocess.DEVNULL
+    )
 top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
 problems = []
 if top != {"healthlib"}:
