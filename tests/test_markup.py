@@ -14,8 +14,8 @@ DANGEROUS = [
     '<svg onload="alert(1)"><circle/></svg>',
     '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
     "<style>body{display:none}</style>",
-    '<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>',
-    '![x](javascript:alert(1))',
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    "![x](javascript:alert(1))",
     '<object data="x.swf"></object>',
     '<form action="https://evil.example"><input name=a></form>',
 ]

@@ -87,7 +87,9 @@ def test_saving_unchanged_content_creates_nothing(article, editor):
 
 
 def test_content_is_normalised_before_hashing(article, editor):
-    messy = edited(ARTICLE_CONTENT, title="  Checkpoint inhibitors ", body=ARTICLE_CONTENT["body"].replace("\n", "\r\n"))
+    messy = edited(
+        ARTICLE_CONTENT, title="  Checkpoint inhibitors ", body=ARTICLE_CONTENT["body"].replace("\n", "\r\n")
+    )
     before = counts()
     workflow.save_draft(article, editor, messy, based_on=article.latest_revision)
     assert counts() == before
@@ -157,7 +159,9 @@ def test_approvals_from_an_earlier_round_do_not_count(article, editor, reviewer,
 
 def test_reviewer_who_wrote_an_earlier_draft_may_not_approve(editor, author_reviewer, reviewer):
     article = workflow.create_article(author_reviewer, slug="a", article_type="drug", content=ARTICLE_CONTENT)
-    workflow.save_draft(article, editor, edited(ARTICLE_CONTENT, body="Editor polish."), based_on=article.latest_revision)
+    workflow.save_draft(
+        article, editor, edited(ARTICLE_CONTENT, body="Editor polish."), based_on=article.latest_revision
+    )
     workflow.submit(article, editor)
     with pytest.raises(ReviewerIsAuthor):
         workflow.approve(article, author_reviewer)
@@ -213,7 +217,9 @@ def test_reaffirm_moves_review_date_forward_and_recomputes_due(published_article
 
 
 def test_reaffirm_is_refused_while_an_approved_revision_waits(published_article, editor, reviewer, reviewer2):
-    workflow.save_draft(published_article, editor, edited(ARTICLE_CONTENT, body="x"), based_on=published_article.latest_revision)
+    workflow.save_draft(
+        published_article, editor, edited(ARTICLE_CONTENT, body="x"), based_on=published_article.latest_revision
+    )
     workflow.submit(published_article, editor)
     workflow.approve(published_article, reviewer)
     with pytest.raises(TransitionNotAllowed):
@@ -318,7 +324,9 @@ def test_glossary_term_goes_through_the_same_workflow(editor, reviewer, client):
             editor, slug="b-cell", content={"term": "B cell", "short_definition": "x", "related_terms": ["nope"]}
         )
     b_cell = workflow.create_glossary_term(
-        editor, slug="b-cell", content={"term": "B cell", "short_definition": "Makes antibodies.", "related_terms": ["t-cell"]}
+        editor,
+        slug="b-cell",
+        content={"term": "B cell", "short_definition": "Makes antibodies.", "related_terms": ["t-cell"]},
     )
     assert client.get(t_cell.get_absolute_url()).status_code == 404
     for term in (t_cell, b_cell):
