@@ -8,7 +8,6 @@ proves the recorder works: an inline script injected on purpose is blocked and r
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,9 @@ from django.urls import reverse
 from healthlib import workflow
 from healthlib.conf import healthlib_settings
 from immunotherapy.csp import CONTENT_SECURITY_POLICY
+from tests.browser import CHROMIUM, launch_chromium
 from tests.conftest import ARTICLE_CONTENT, edited, make_user
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 
 if not Path(CHROMIUM).exists():  # pragma: no cover
@@ -42,28 +41,8 @@ BODY = "## What they do\n\nCheckpoint inhibitors help your T cells.\n\n## Side e
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 def _reload_middleware(live_server) -> None:

@@ -5,7 +5,6 @@ Screenshots of every step go to ``test-artifacts/screenshots/<nn>-<step>.png`` (
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,9 +14,9 @@ from django.utils import timezone
 from healthlib import workflow
 from healthlib.conf import healthlib_settings
 from healthlib.models import Article, GlossaryTerm, State
+from tests.browser import CHROMIUM, launch_chromium
 from tests.conftest import ARTICLE_CONTENT, edited, make_user
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 
 if not Path(CHROMIUM).exists():  # pragma: no cover
@@ -45,30 +44,8 @@ Checkpoint inhibitors help your T cells find cancer.
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls (and the
-    # database flush after each test) stay synchronous, so Django's async guard must stand aside.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 class Shots:

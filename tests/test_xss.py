@@ -37,6 +37,7 @@ from healthlib import notifications, preview_links, signals, workflow
 from healthlib.conf import DEFAULTS, healthlib_settings
 from healthlib.exceptions import InvalidContent
 from healthlib.models import Article, GlossaryTerm, ReviewerProfile
+from tests.browser import CHROMIUM, launch_chromium
 from tests.html_safety import feed_problems, json_ld_blocks, problems
 from tests.xss_payloads import PAYLOADS
 
@@ -576,7 +577,6 @@ def test_every_payload_reached_storage_or_was_refused(db, corpus):
 
 # ---------------------------------------------------------------- in Chromium
 
-CHROMIUM = "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):  # pragma: no cover
     print(f"\n!!! {CHROMIUM} is missing: the Chromium XSS tests in {__name__} are SKIPPED (make browser-deps).\n")
 
@@ -658,19 +658,8 @@ def plan(corpus):
 
 @pytest.fixture(scope="module")
 def browser(plan):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop shares the thread with the ORM
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"]  # fmt: skip
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        yield browser
-        browser.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 class Tab:
