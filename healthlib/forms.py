@@ -23,7 +23,7 @@ from healthlib import workflow
 from healthlib.diff import changed_fields
 from healthlib.exceptions import InvalidContent, StaleVersion, WorkflowError
 from healthlib.models import Article, GlossaryTerm, Revision, content_hash
-from healthlib.models.schema import clean_article_content
+from healthlib.models.schema import ARTICLE_FIELDS, TERM_FIELDS, clean_article_content
 
 REFERENCE_SEPARATOR = "|"
 _ERROR_KEY = re.compile(r"^(?P<field>\w+)(?:\[(?P<index>\d+)\])?(?:\.(?P<sub>\w+))?$")
@@ -226,7 +226,7 @@ class ArticleAdminForm(ContentItemForm):
         ),
     )
 
-    content_fields = ("title", "summary", "body", "references")
+    content_fields = ARTICLE_FIELDS
 
     class Meta:
         model = Article
@@ -311,15 +311,7 @@ class GlossaryTermAdminForm(ContentItemForm):
         help_text=gettext_lazy("Web addresses (slugs) of related glossary terms, one per line."),
     )
 
-    content_fields = (
-        "term",
-        "aliases",
-        "pronunciation",
-        "short_definition",
-        "full_definition",
-        "professional_definition",
-        "related_terms",
-    )
+    content_fields = TERM_FIELDS
 
     class Meta:
         model = GlossaryTerm
