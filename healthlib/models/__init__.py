@@ -10,6 +10,7 @@ from healthlib.models.content import (
     State,
     Topic,
 )
+from healthlib.models.mentions import TermMention
 from healthlib.models.profiles import ReviewerProfile
 from healthlib.models.reviews import Decision, Review
 from healthlib.models.revisions import Revision, content_hash
@@ -32,6 +33,7 @@ __all__ = [
     "Revision",
     "SearchEntry",
     "State",
+    "TermMention",
     "Topic",
     "WorkflowEvent",
     "content_hash",
