@@ -341,6 +341,13 @@ def _finish(
     return event
 
 
+def _clear_submission(item: ContentItem) -> None:
+    """The item leaves review: forget its pending submission (the audit log keeps it)."""
+    item.submitted_at = None
+    item.submitted_by = None
+    item.submitted_by_name = ""
+
+
 def _send(signal: Signal, **kwargs) -> None:
     for receiver, result in signal.send_robust(**kwargs):
         if isinstance(result, Exception):
@@ -468,6 +475,10 @@ def submit(item: ContentItem, user, *, revision: Revision | int | None = None, c
         from_state = fresh.state
         fresh.review_round += 1
         fresh.state = State.IN_REVIEW
+        # Read by the review queue (oldest submission first), which must not search the audit log.
+        fresh.submitted_at = timezone.now()
+        fresh.submitted_by = user
+        fresh.submitted_by_name = _user_name(user)
         _finish(
             fresh,
             action="submit",
@@ -490,6 +501,7 @@ def withdraw(item: ContentItem, user, *, revision: Revision | int | None = None,
         _expect(fresh, revision, fresh.latest_revision, _("latest"))
         comment = _clean_comment(comment)
         fresh.state = State.DRAFT
+        _clear_submission(fresh)
         _finish(
             fresh,
             action="withdraw",
@@ -514,6 +526,7 @@ def request_changes(item: ContentItem, user, *, revision: Revision | int | None 
         comment = _clean_comment(comment, required=True)
         review = _review(fresh, latest, user, Decision.CHANGES_REQUESTED, comment)
         fresh.state = State.CHANGES_REQUESTED
+        _clear_submission(fresh)
         _finish(
             fresh, action="request_changes", from_state=State.IN_REVIEW, user=user, revision=latest,
             comment=comment, signal=signals.changes_requested, review=review,
@@ -550,6 +563,7 @@ def approve(item: ContentItem, user, *, revision: Revision | int | None = None, 
         # One approval per reviewer per round is enforced above, so counting reviews counts reviewers.
         if _approvals(fresh, latest).count() >= healthlib_settings.REQUIRED_APPROVALS:
             fresh.state = State.APPROVED
+            _clear_submission(fresh)
         _finish(
             fresh, action="approve", from_state=State.IN_REVIEW, user=user, revision=latest,
             comment=comment, signal=signals.approved, review=review,
@@ -681,6 +695,7 @@ def archive(item: ContentItem, user, *, comment: str = "") -> ContentItem:
         comment = _clean_comment(comment)
         from_state = fresh.state
         fresh.state = State.ARCHIVED
+        _clear_submission(fresh)
         fresh.live_revision = None
         fresh.next_review_due = None
         fresh.publish_at = None

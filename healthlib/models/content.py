@@ -135,6 +135,18 @@ class ContentItem(models.Model):
         verbose_name=_("scheduled by"),
         help_text=_("Who set the go-live time; the scheduled publication is made in their name."),
     )
+    # The pending submission: set by the submit transition and cleared when the item leaves review,
+    # so that the review queue is an index range scan instead of a search of the audit log.
+    submitted_at = models.DateTimeField(_("submitted for review"), null=True, editable=False)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        verbose_name=_("submitted by"),
+    )
+    submitted_by_name = models.CharField(_("submitted by (name)"), max_length=300, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -148,8 +160,19 @@ class ContentItem(models.Model):
             ("review_content", _("Can approve, request changes to and reaffirm content as a medical reviewer")),
             ("publish_content", _("Can publish approved content and archive content")),
         ]
-        # The editors' changelists are ordered by title.
-        indexes = [models.Index(fields=["state", "next_review_due"]), models.Index(fields=["title"])]
+        # The editors' changelists are ordered by title; the review queue by submission.
+        indexes = [
+            models.Index(fields=["state", "next_review_due"]),
+            models.Index(fields=["title"]),
+            models.Index(fields=["state", "submitted_at", "id"], name="healthlib_item_review_queue"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state=State.IN_REVIEW, submitted_at__isnull=False)
+                | (~models.Q(state=State.IN_REVIEW) & models.Q(submitted_at__isnull=True)),
+                name="healthlib_item_submitted_iff_in_review",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
