@@ -377,6 +377,10 @@ class Generator:
         )  # fmt: skip
         return revision_id
 
+    def submission(self, user, at) -> dict:
+        """The pending submission ``workflow.submit`` stores on an item in review (left empty otherwise)."""
+        return {"submitted_at": at, "submitted_by_id": user.pk, "submitted_by_name": self.name(user)}
+
     def history(self, rng, item_id: int, state: str, revisions: list[tuple], interval: int) -> dict:
         """Write revisions, reviews and events for one item; return the item's workflow fields.
 
@@ -409,7 +413,7 @@ class Generator:
         events += 1
         fields.update(state=State.IN_REVIEW, review_round=1)
         if state == "in_review":
-            return {**fields, "version": events, "updated_at": t}
+            return {**fields, **self.submission(author, t), "version": events, "updated_at": t}
         t = approved_at
         if state == "changes_requested":
             comment = "Please check the dose in the second section against the current label."
@@ -465,7 +469,7 @@ class Generator:
                 t = t + HOUR
                 self.event(item_id, rev2, "submit", State.DRAFT, State.IN_REVIEW, editor, t)
                 events += 1
-                fields.update(state=State.IN_REVIEW, review_round=2)
+                fields.update(state=State.IN_REVIEW, review_round=2, **self.submission(editor, t))
         return {**fields, "version": events, "updated_at": t}
 
     def item_row(self, item_id: int, kind: str, fields: dict, interval: int | None) -> None:
