@@ -522,7 +522,7 @@ class Generator:
             if live:
                 published.append(Term(slug, name, tuple(content["aliases"]), content["short_definition"]))
                 self.search_entry(item_id, Kind.GLOSSARY_TERM, name, self._term_text(content, full_html, professional_html),
-                                  f"/health/glossary/{slug}/")  # fmt: skip
+                                  f"/health/glossary/{slug}/", aliases=content["aliases"])  # fmt: skip
                 if len(self.term_mentions) < 4000:
                     self.term_mentions.append(name if rng.random() < 0.8 else (content["aliases"] or [name])[0])
         self.published_terms = published
@@ -540,12 +540,13 @@ class Generator:
             ]
         ).strip()
 
-    def search_entry(self, item_id, kind, title, text, url) -> None:
+    def search_entry(self, item_id, kind, title, text, url, aliases=()) -> None:
         if self.t_search is None:
             return
         clean = re.sub(r"\s+", " ", re.sub("[\x00\x02\x03]", " ", text)).strip()
-        self.t_search.add(item_id=item_id, kind=kind, title=" ".join(title.split()), body_text=clean, url=url,
-                          indexed_at=self.now)  # fmt: skip
+        names = "\n".join(filter(None, (" ".join(alias.split()) for alias in aliases)))  # as search.entry_fields
+        self.t_search.add(item_id=item_id, kind=kind, title=" ".join(title.split()), aliases=names, body_text=clean,
+                          url=url, indexed_at=self.now)  # fmt: skip
 
     # -- articles
     def articles(self) -> None:
@@ -684,13 +685,47 @@ class Generator:
                     [m.ContentItem, m.Revision, m.Review, m.WorkflowEvent, m.Article.topics.through],
                 ):
                     cursor.execute(sql)
+        counts = {t.model.__name__: t.count for t in self.tables if t is not None}
+        log("storing the reader pages of live articles", quiet=args.quiet)
+        counts["stored pages"] = store_pages()
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-        counts = {t.model.__name__: t.count for t in self.tables if t is not None}
         elapsed = time.monotonic() - started
         log(f"done in {elapsed:.0f} s: {counts}; {self.verified} articles verified against render_document",
             quiet=args.quiet)  # fmt: skip
         return {"seconds": round(elapsed, 1), "rows": counts, "verified_articles": self.verified}
+
+
+def store_pages(batch: int = 500) -> int:
+    """Store every live article's reader page and glossary mentions as publishing does
+    (``healthlib.reader_pages.derive``), in bulk: nothing else writes while the generator runs."""
+    from django.db import transaction
+
+    from healthlib import reader_pages
+    from healthlib.models import Article, TermMention
+
+    fields = ["live_page_html", "live_page_key", "live_mentions"]
+    live = Article.objects.filter(live_revision__isnull=False).prefetch_related("topics").order_by("pk")
+    stored, pending = 0, []
+
+    def write() -> None:
+        with transaction.atomic():
+            Article.objects.bulk_update(pending, fields)
+            TermMention.objects.filter(article__in=pending).delete()
+            TermMention.objects.bulk_create(
+                [TermMention(article_id=a.pk, slug=row[0]) for a in pending for row in a.live_mentions]
+            )
+        pending.clear()
+
+    for article in live.iterator(chunk_size=batch):
+        reader_pages.derive(article)
+        pending.append(article)
+        stored += 1
+        if len(pending) == batch:
+            write()
+    if pending:
+        write()
+    return stored
 
 
 def main(argv: list[str] | None = None) -> dict:

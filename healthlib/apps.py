@@ -13,6 +13,7 @@ class HealthlibConfig(AppConfig):
             checks,  # noqa: F401  (registers the system checks)
             glossary_linker,
             notifications,
+            reader_pages,
             roles,
             search,
         )
@@ -20,6 +21,7 @@ class HealthlibConfig(AppConfig):
         post_migrate.connect(roles.ensure_roles_after_migrate, sender=self)
         notifications.connect()
         glossary_linker.connect()
+        reader_pages.connect()
         search.connect()
         from healthlib import cache
 

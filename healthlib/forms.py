@@ -272,11 +272,7 @@ class ArticleAdminForm(ContentItemForm):
             return
         article_type = self.cleaned_data.get("article_type", item.article_type)
         topics = list(self.cleaned_data.get("topics", item.topics.all()))
-        if hasattr(workflow, "set_article_details"):  # audited
-            workflow.set_article_details(item, self.user, article_type=article_type, topics=topics)
-        else:  # pragma: no cover - older workflow without it
-            type(item).objects.filter(pk=item.pk).update(article_type=article_type)
-            item.topics.set(topics)
+        workflow.set_article_details(item, self.user, article_type=article_type, topics=topics)
 
 
 class GlossaryTermAdminForm(ContentItemForm):

@@ -386,7 +386,8 @@ def _render_live_body(article) -> str:
 
 
 def relink_articles(queryset=None) -> int:
-    """Re-render and re-link live articles from their live revision's markdown. Returns how many changed.
+    """Re-render and re-link live articles from their live revision's markdown, and re-store their
+    reader pages (:mod:`healthlib.reader_pages`). Returns how many changed.
 
     ``live_body_html`` is a derived cache of the live revision (not workflow state), so it is written
     with ``QuerySet.update`` outside :mod:`healthlib.workflow`; the filter on ``live_revision`` skips an
@@ -396,15 +397,22 @@ def relink_articles(queryset=None) -> int:
 
     if queryset is None:
         queryset = Article.objects.all()
+    from healthlib import reader_pages
+
     glossary = get_glossary()
     changed = 0
     articles = queryset.filter(live_revision__isnull=False).select_related("live_revision")
     for article in articles.only("pk", "live_body_html", "live_revision__content").iterator(chunk_size=200):
         html = glossary.link(_render_live_body(article))
+        relinked = 0
         if html != article.live_body_html:
-            changed += Article.objects.filter(pk=article.pk, live_revision_id=article.live_revision_id).update(
+            relinked = Article.objects.filter(pk=article.pk, live_revision_id=article.live_revision_id).update(
                 live_body_html=html, updated_at=timezone.now()
             )
+        # The stored page shows the body and the linked terms' definitions: re-derive it even when
+        # the links are unchanged (a linked term's definition or name may have changed).
+        restored = reader_pages.refresh(article.pk)
+        changed += bool(relinked or restored)
     return changed
 
 

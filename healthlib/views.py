@@ -9,29 +9,25 @@ can override ``healthlib/<page>.html`` or, for articles, ``healthlib/article_det
 from __future__ import annotations
 
 import copy
-import re
 import unicodedata
-from dataclasses import dataclass
 from string import ascii_uppercase
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from healthlib import structured_data
+from healthlib import reader_pages, structured_data
 from healthlib.cache import reader_page
 from healthlib.conf import healthlib_settings
 from healthlib.models import Article, ArticleType, Decision, GlossaryTerm, Kind, Review, Revision, Topic
 
-RELATED_ARTICLES = 5
 LETTERS = list(ascii_uppercase)
 OTHER = "#"
 
@@ -65,65 +61,6 @@ def _by_letter(items: list[Any], title: str) -> tuple[list[dict[str, Any]], list
 
 def _anchor(letter: str) -> str:
     return "letter-other" if letter == OTHER else f"letter-{letter.lower()}"
-
-
-# ---------------------------------------------------------------- advertising slots
-
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
-_VOID = {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-
-
-@dataclass(frozen=True)
-class BodyPart:
-    html: str
-    slot: str = ""
-
-
-def top_level_h2_offsets(html: str) -> list[int]:
-    """Offsets of the ``<h2`` tags that are not nested in any other element.
-
-    The stored body is sanitizer output (well-formed), so tracking depth over tags is enough.
-    """
-    offsets: list[int] = []
-    depth = 0
-    for match in _TAG.finditer(html):
-        closing, name, self_closing = match.group(1), match.group(2).lower(), match.group(3)
-        if closing:
-            depth = max(depth - 1, 0)
-        elif name in _VOID or self_closing:
-            continue
-        else:
-            if name == "h2" and depth == 0:
-                offsets.append(match.start())
-            depth += 1
-    return offsets
-
-
-def split_for_ads(html: str, slots: list[str]) -> list[BodyPart]:
-    """Cut the body at top-level ``<h2>`` boundaries where ``slots`` ask for an advertisement.
-
-    Sections are numbered from the first ``<h2>``; text before it is the intro. Slots are
-    placed only *between* sections (never inside one): "after_intro", "after_section_N"
-    (only if section N+1 exists) and "end" (after the last section).
-    """
-    if not slots:
-        return [BodyPart(html)]
-    offsets = top_level_h2_offsets(html)
-    cuts: dict[int, str] = {}
-    for slot in slots:
-        if slot == "after_intro" and offsets and offsets[0] > 0 and html[: offsets[0]].strip():
-            cuts.setdefault(offsets[0], slot)
-        elif slot.startswith("after_section_") and slot[len("after_section_") :].isdigit():
-            number = int(slot[len("after_section_") :])
-            if 1 <= number < len(offsets):
-                cuts.setdefault(offsets[number], slot)
-    parts: list[BodyPart] = []
-    start = 0
-    for offset in sorted(cuts):
-        parts.append(BodyPart(html[start:offset], cuts[offset]))
-        start = offset
-    parts.append(BodyPart(html[start:], "end" if "end" in slots else ""))
-    return parts
 
 
 # ---------------------------------------------------------------- library pages
@@ -182,109 +119,26 @@ def article_index(request: HttpRequest) -> HttpResponse:
 
 # ---------------------------------------------------------------- articles
 
-_GLOSSARY_HREF = re.compile(r'href="([^"]*)"')
-
-
-def _term_path_prefix() -> str:
-    """The glossary term URL without the slug: ``/health/glossary/`` (slugs are URL-safe ASCII)."""
-    return reverse("healthlib:term_detail", kwargs={"slug": "x"})[:-2]
-
-
-def _linked_term_slugs(body_html: str) -> list[str]:
-    """Slugs of glossary terms the stored body links to, in order of first appearance."""
-    prefix = _term_path_prefix()
-    slugs: list[str] = []
-    for href in _GLOSSARY_HREF.findall(body_html):
-        path = href.split("#", 1)[0]
-        if path.startswith(prefix) and path.endswith("/"):
-            slug = path[len(prefix) : -1]
-            if slug and "/" not in slug and slug not in slugs:
-                slugs.append(slug)
-    return slugs
-
-
-class _MentionedTerm(NamedTuple):
-    slug: str
-    live_term: str
-    live_short_definition: str
-    live_aliases: list[str]
-
-
-def article_context(request: HttpRequest, article: Article, topics: list[Topic]) -> dict[str, Any]:
-    """Everything the article template needs beyond the article itself (at most two queries)."""
-    # EXISTS rather than a join + DISTINCT, and live titles are never empty: the database walks the
-    # live_title index and stops after a handful of rows instead of sorting every article of the topics.
-    on_topics = Article.topics.through.objects.filter(article_id=OuterRef("pk"), topic_id__in=[t.pk for t in topics])
-    related = (
-        live_articles()
-        .filter(Exists(on_topics), live_title__gt="")
-        .exclude(pk=article.pk)
-        .order_by("live_title")
-        .only("slug", "live_title", "live_summary")[:RELATED_ARTICLES]
-        if topics
-        else []
-    )
-    slugs = _linked_term_slugs(article.live_body_html)
-    # Plain rows, not model instances: an article mentions dozens of terms.
-    terms = {
-        row[0]: _MentionedTerm(*row)
-        for row in GlossaryTerm.objects.filter(live_revision__isnull=False, slug__in=slugs).values_list(
-            "slug", "live_term", "live_short_definition", "live_aliases"
-        )
-    } if slugs else {}  # fmt: skip
-    mentions = [terms[slug] for slug in slugs if slug in terms]
-    is_policy = article.article_type == ArticleType.POLICY
-    url = _absolute(request, article.get_absolute_url())
-    home_url = _absolute(request, reverse("healthlib:home"))
-    glossary_url = _absolute(request, reverse("healthlib:glossary"))
-    term_base = _absolute(request, _term_path_prefix())
-    json_ld = structured_data.article_page(
-        article,
-        url=url,
-        home_url=home_url,
-        glossary_url=glossary_url,
-        topics=[
-            (topic.name, _absolute(request, reverse("healthlib:topic_detail", args=[topic.slug]))) for topic in topics
-        ],
-        # One reverse() for all mentions: an article links dozens of terms.
-        mentions=[(term, f"{term_base}{term.slug}/") for term in mentions],
-    )
-    return {
-        "article": article,
-        "topics": topics,
-        "related_articles": related,
-        # Policy pages carry no advertising.
-        "body_parts": split_for_ads(article.live_body_html, [] if is_policy else list(healthlib_settings.AD_SLOTS)),
-        "canonical_url": url,
-        "json_ld": structured_data.json_ld_script(json_ld),
-        "crumbs": [
-            {"url": reverse("healthlib:topic_detail", args=[topic.slug]), "label": topic.name} for topic in topics[:1]
-        ],
-        "is_policy": is_policy,
-        "is_editorial_policy": article.slug == healthlib_settings.EDITORIAL_POLICY_SLUG,
-        "ad_html": mark_safe(healthlib_settings.AD_HTML),  # trusted markup from the site's settings
-        **policy_links(),
-    }
-
-
-def policy_links() -> dict[str, str]:
-    return {
-        "editorial_policy_url": reverse("healthlib:article_detail", args=[healthlib_settings.EDITORIAL_POLICY_SLUG]),
-        "advertising_policy_url": reverse(
-            "healthlib:article_detail", args=[healthlib_settings.ADVERTISING_POLICY_SLUG]
-        ),
-    }
-
-
-def _article_templates(article: Article) -> list[str]:
-    return [f"healthlib/article_detail_{article.article_type}.html", "healthlib/article_detail.html"]
-
 
 @reader_page
 def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    # Anonymous readers get the page stored at publish time (healthlib.reader_pages) unless it is stale.
+    if not request.user.is_authenticated and (stored := reader_pages.stored_response(request, slug)):
+        return stored
     article = get_object_or_404(Article.objects.filter(live_revision__isnull=False), slug=slug)
-    topics = list(article.topics.all())
-    response = TemplateResponse(request, _article_templates(article), article_context(request, article, topics))
+    # The glossary mentions stored with the page stay valid when only templates or settings changed.
+    if article.live_page_key:
+        mentions = [reader_pages.MentionedTerm(*row) for row in article.live_mentions]
+    else:
+        mentions = reader_pages.mentioned_terms(article.live_body_html)
+    context = reader_pages.page_context(
+        article,
+        list(article.topics.all()),
+        origin=reader_pages.request_origin(request),
+        mentions=mentions,
+        related_html=reader_pages.render_related(article.pk),
+    )
+    response = TemplateResponse(request, reader_pages.page_templates(article.article_type), context)
     response.healthlib_last_modified = max(filter(None, [article.last_published_at, article.last_reviewed_at]))
     return response
 
@@ -324,10 +178,10 @@ def term_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "slug", "live_term", "live_short_definition"
     )
     path = term.get_absolute_url()
-    # Articles link to the term by its path; the trailing slash keeps "t-cell" from matching "t-cell-therapy".
+    # The term-mention index is rewritten whenever an article's live body is (healthlib.reader_pages).
     articles = (
         live_articles()
-        .filter(live_body_html__icontains=f'{path}"')
+        .filter(term_mentions__slug=term.slug)
         .order_by("live_title")
         .only("slug", "live_title", "live_summary")
     )
@@ -344,7 +198,7 @@ def term_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "articles_using_term": articles,
         "canonical_url": url,
         "json_ld": structured_data.json_ld_script(json_ld),
-        **policy_links(),
+        **reader_pages.policy_links(),
     }
     response = TemplateResponse(request, ["healthlib/term_detail.html"], context)
     response.healthlib_last_modified = max(filter(None, [term.last_published_at, term.last_reviewed_at]))
@@ -411,9 +265,14 @@ def preview_revision(request: HttpRequest, pk: int) -> HttpResponse:
         "is_reviewed": bool(reviews),
     }
     if item.kind == Kind.ARTICLE:
-        topics = list(specific.topics.all())
-        context = article_context(request, specific, topics)
-        templates = _article_templates(specific)
+        context = reader_pages.page_context(
+            specific,
+            list(specific.topics.all()),
+            origin=reader_pages.request_origin(request),
+            mentions=reader_pages.mentioned_terms(specific.live_body_html),
+            related_html=reader_pages.render_related(item.pk),
+        )
+        templates = reader_pages.page_templates(specific.article_type)
     else:
         context = {
             "term": specific,
@@ -421,7 +280,7 @@ def preview_revision(request: HttpRequest, pk: int) -> HttpResponse:
                 live_revision__isnull=False, slug__in=specific.live_related_slugs
             ),
             "articles_using_term": [],
-            **policy_links(),
+            **reader_pages.policy_links(),
         }
         templates = ["healthlib/term_detail.html"]
     context.update(preview=preview, canonical_url="", json_ld="")

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from healthlib import checklist, signals
+from healthlib import checklist, reader_pages, signals
 from healthlib.conf import healthlib_settings
 from healthlib.exceptions import (
     AlreadyReviewed,
@@ -319,9 +319,14 @@ def _finish(
     signal: Signal | None = None,
     review: Review | None = None,
 ) -> WorkflowEvent:
-    """Save the item, write its one audit event and queue the signal for after commit."""
+    """Save the item (with its stored reader page), write its one audit event and queue the signal for after commit."""
     item.version += 1
+    mentions = getattr(item, "live_mentions", None)
+    if isinstance(item, Article):
+        reader_pages.derive(item)
     item.save()
+    if isinstance(item, Article) and item.live_mentions != mentions:
+        reader_pages.save_mentions(item)
     event = WorkflowEvent.objects.create(
         item=item,
         revision=revision,

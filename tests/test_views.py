@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.http import http_date
 
 from healthlib import cache as page_cache
+from healthlib.ad_slots import split_for_ads, top_level_h2_offsets
 from healthlib.models import Topic
-from healthlib.views import split_for_ads, top_level_h2_offsets
 from tests import reader_fixtures
 from tests.conftest import ARTICLE_CONTENT, edited, make_user
 from tests.reader_fixtures import TERM_CONTENT, publish, republish

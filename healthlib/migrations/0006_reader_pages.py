@@ -4,6 +4,20 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def index_term_mentions(apps, schema_editor):
+    """Fill the term-mention index from the stored bodies; the pages are stored by ``healthlib_relink``
+    (until then each article page renders its block per request, as before)."""
+    from healthlib.reader_pages import linked_term_slugs
+
+    Article = apps.get_model("healthlib", "Article")
+    TermMention = apps.get_model("healthlib", "TermMention")
+    live = Article.objects.filter(live_revision__isnull=False).only("pk", "live_body_html")
+    for article in live.iterator(chunk_size=500):
+        TermMention.objects.bulk_create(
+            [TermMention(article_id=article.pk, slug=slug) for slug in linked_term_slugs(article.live_body_html)]
+        )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("healthlib", "0005_title_indexes"),
@@ -45,4 +59,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RunPython(index_term_mentions, migrations.RunPython.noop),
     ]
