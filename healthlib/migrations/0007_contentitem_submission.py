@@ -59,6 +59,14 @@ class Migration(migrations.Migration):
             model_name='contentitem',
             index=models.Index(fields=['state', 'submitted_at', 'id'], name='healthlib_item_review_queue'),
         ),
+        migrations.AddIndex(
+            model_name='revision',
+            index=models.Index(fields=['created_by', 'item', 'number'], name='healthlib_revision_author'),
+        ),
+        migrations.AddIndex(
+            model_name='workflowevent',
+            index=models.Index(fields=['actor', 'action', 'revision'], name='healthlib_event_actor_action'),
+        ),
         migrations.RunPython(backfill_submissions, migrations.RunPython.noop, elidable=True),
         migrations.AddConstraint(
             model_name='contentitem',

@@ -30,6 +30,8 @@ class WorkflowEvent(AppendOnlyModel):
         verbose_name = _("workflow event")
         verbose_name_plural = _("workflow events")
         ordering = ["-created_at", "-id"]
+        # "Did this user submit this revision?" (the review queue), answered from the index alone.
+        indexes = [models.Index(fields=["actor", "action", "revision"], name="healthlib_event_actor_action")]
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_name}"

@@ -45,6 +45,9 @@ class Revision(AppendOnlyModel):
         verbose_name_plural = _("revisions")
         ordering = ["item", "-number"]
         constraints = [models.UniqueConstraint(fields=["item", "number"], name="healthlib_revision_unique_number")]
+        # "Did this user write a revision of this item since its last publication?" (the review queue),
+        # answered from the index alone.
+        indexes = [models.Index(fields=["created_by", "item", "number"], name="healthlib_revision_author")]
 
     def __str__(self) -> str:
         return f"{self.title} (revision {self.number})"
