@@ -1,10 +1,18 @@
-"""Time healthlib.search.search() over a few thousand index entries.
+"""Time search, in two ways.
 
-SQLite (in memory):      .venv/bin/python bench/search.py
-PostgreSQL (throwaway):  tests/with_postgres.sh .venv/bin/python bench/search.py
-Optional argument: number of entries (default 5000), each ~300 words.
+Synthetic index (healthlib.search.search() over generated entries, nothing else in the database):
+
+    SQLite (in memory):      .venv/bin/python bench/search.py [entries]
+    PostgreSQL (throwaway):  tests/with_postgres.sh .venv/bin/python bench/search.py [entries]
+
+The reader's search page over an existing benchmark database (bench/generate.py data), the six
+queries of bench/run.py one by one plus page 2 of the first, with the Django test Client:
+
+    DJANGO_SETTINGS_MODULE=bench.settings BENCH_CACHE=dummy BENCH_DB=sqlite BENCH_SQLITE_PATH=... \
+        .venv/bin/python bench/search.py --site
 """
 
+import json
 import os
 import random
 import statistics
@@ -37,7 +45,51 @@ def text(words: int) -> str:
     return " ".join(random.choices(VOCABULARY, weights=WEIGHTS, k=words))
 
 
+#: The queries of bench/run.py's editorial screens.
+SITE_QUERIES = ["treatment", "immune cells", "lymphoma", "side effects", "cytokin", "doctor visit week"]
+
+
+def site(repeat: int = 5) -> None:
+    """Median wall and mean CPU ms per query of GET /health/search/ on the configured database."""
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    cases = [({"q": q}, q) for q in SITE_QUERIES] + [({"q": SITE_QUERIES[0], "page": "2"}, f"{SITE_QUERIES[0]} p2")]
+    rows, walls = [], []
+    for params, label in cases:
+        response = client.get("/health/search/", params)  # warm-up
+        assert response.status_code == 200, (label, response.status_code)
+        wall, cpu = [], []
+        for _ in range(repeat):
+            c0, t0 = time.process_time(), time.perf_counter()
+            client.get("/health/search/", params)
+            wall.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/health/search/", params)
+        count = response.content.decode().split('class="healthlib-result-count" role="status">', 1)[1].split("<")[0]
+        if "p2" not in label:
+            walls += wall
+        rows.append(
+            {
+                "query": label,
+                "median_ms": round(statistics.median(wall) * 1000, 2),
+                "cpu_ms": round(sum(cpu) * 1000 / len(cpu), 2),
+                "queries": len(captured),
+                "shown": count.replace("\u201c", '"').replace("\u201d", '"'),
+            }
+        )
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False))
+    print(json.dumps({"vendor": connection.vendor, "median_ms_six_queries": round(statistics.median(walls) * 1000, 2),
+                      "load": os.getloadavg()}))  # fmt: skip
+
+
 def main() -> None:
+    if "--site" in sys.argv:
+        site()
+        return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
     call_command("migrate", verbosity=0)
     started = time.perf_counter()

@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from healthlib import search, workflow
 from healthlib.models import Article, SearchEntry
@@ -299,3 +300,82 @@ def test_term_aliases_and_definitions_are_searchable(editor, publish):
     assert titles(search.search("programmed death")) == ["PD-1"]
     assert titles(search.search("checkpoint protein")) == ["PD-1"]
     assert titles(search.search("PD-1")) == ["PD-1"]
+
+
+# ---------------------------------------------------------------- ranking policy and the result cap
+
+
+def test_a_title_match_ranks_above_newer_text_only_matches(make_article):
+    make_article("title", "Fatigue", "Feeling tired during treatment.")
+    make_article("newer-body", "Side effects", "Fatigue is common. " * 5)
+    make_article("newest-body", "Diet", "Eat well against fatigue.")
+    results = search.search("fatigue")
+    assert titles(results) == ["Fatigue", "Diet", "Side effects"]  # text-only matches: newest first
+    assert [hit.rank for hit in results.hits] == [search.EXACT_NAME, search.TEXT, search.TEXT]
+
+
+def test_an_exact_title_ranks_first_then_shorter_titles(make_article):
+    make_article("exact", "Lymphoma", "A cancer of lymphocytes.")
+    make_article("long", "Living well with lymphoma after treatment", "Notes.")
+    make_article("short", "Lymphoma in children", "Notes.")
+    make_article("body", "Blood cancers", "Lymphoma and leukaemia.")
+    results = search.search("  LYMPHOMA ")
+    assert titles(results) == [
+        "Lymphoma",
+        "Lymphoma in children",
+        "Living well with lymphoma after treatment",
+        "Blood cancers",
+    ]
+    assert [hit.rank for hit in results.hits] == [search.EXACT_NAME, search.NAME, search.NAME, search.TEXT]
+
+
+def test_a_glossary_term_found_by_its_alias_ranks_with_title_matches(make_article, editor, publish):
+    term = workflow.create_glossary_term(
+        editor,
+        slug="pd-1",
+        content={"term": "PD-1", "aliases": ["Programmed death 1", "CD279"], "short_definition": "A protein."},
+    )
+    publish(term)
+    make_article("newer", "Checkpoints", "PD-1 is also called programmed death 1.")
+    results = search.search("programmed death 1")
+    assert titles(results) == ["PD-1", "Checkpoints"]
+    assert results.hits[0].rank == search.EXACT_NAME and results.hits[0].kind == "glossary_term"
+    assert titles(search.search("cd279")) == ["PD-1"]
+    assert SearchEntry.objects.get(pk=term.pk).aliases == "Programmed death 1\nCD279"
+
+
+def test_pages_neither_overlap_nor_skip_across_the_tiers(make_article):
+    for i in range(4):
+        make_article(f"t{i}", f"Melanoma {'stage ' * i}{i}", "Skin.")
+        make_article(f"b{i}", f"Skin {i}", "About melanoma.")
+    everything = search.search("melanoma", limit=50)
+    assert everything.total == 8 and len({hit.url for hit in everything.hits}) == 8
+    for size in (1, 3, 5):
+        pages = [search.search("melanoma", limit=size, offset=offset) for offset in range(0, 8, size)]
+        assert [hit.url for page in pages for hit in page.hits] == [hit.url for hit in everything.hits], size
+    assert [hit.rank for hit in everything.hits] == [search.NAME] * 4 + [search.TEXT] * 4
+
+
+def test_the_count_stops_at_the_cap_and_paging_stops_with_it(make_article, monkeypatch):
+    for i in range(5):
+        make_article(f"a{i}", f"Rash {i}", "rash")
+    monkeypatch.setattr(search, "RESULT_CAP", 3)
+    first = search.search("rash", limit=2)
+    assert (first.total, first.capped, len(first.hits)) == (3, True, 2)
+    second = search.search("rash", limit=2, offset=2)
+    assert (second.total, second.capped, len(second.hits)) == (3, True, 1)
+    assert search.search("rash", limit=2, offset=4).hits == []
+    monkeypatch.setattr(search, "RESULT_CAP", 5)
+    exact = search.search("rash")
+    assert (exact.total, exact.capped, len(exact.hits)) == (5, False, 5)
+
+
+def test_the_number_of_queries_does_not_grow_with_the_results(make_article):
+    make_article("one", "Nausea", "nausea")
+    with CaptureQueriesContext(connection) as few:
+        assert len(search.search("nausea").hits) == 1
+    for i in range(6):
+        make_article(f"n{i}", f"Nausea {i}" if i % 2 else "Other", "nausea")
+    with CaptureQueriesContext(connection) as many:
+        assert len(search.search("nausea").hits) == 7
+    assert len(few) == len(many)

@@ -76,3 +76,28 @@ def test_search_pages_are_public_but_not_stored(client, library, django_assert_m
     with django_assert_max_num_queries(8) as captured:
         client.get("/health/search/", {"q": "cancer"})
     assert len(captured) >= 1
+
+
+@override_settings(HEALTHLIB={"SEARCH_PAGE_SIZE": 1})
+def test_a_capped_count_says_more_than_and_pages_up_to_the_cap(client, library, monkeypatch):
+    from healthlib import search
+
+    assert search.search("cancer").total >= 3
+    monkeypatch.setattr(search, "RESULT_CAP", 2)
+    first = text(client.get("/health/search/", {"q": "cancer"}))
+    assert "More than 2 results for “cancer”" in first
+    assert "Page 1 of 2" in first and 'rel="next"' in first
+    second = text(client.get("/health/search/", {"q": "cancer", "page": "2"}))
+    assert "Page 2 of 2" in second and 'rel="next"' not in second
+    assert second.count('class="healthlib-result ') == 1
+    assert first.split('class="healthlib-results"')[1] != second.split('class="healthlib-results"')[1]
+    assert client.get("/health/search/", {"q": "cancer", "page": "3"}).status_code == 404
+
+
+def test_below_the_cap_the_count_is_exact_and_the_cap_shows_with_thousands_grouped(client, library, monkeypatch):
+    page = text(client.get("/health/search/", {"q": "cancer"}))
+    assert "More than" not in page
+    from healthlib.search import SearchResults
+
+    monkeypatch.setattr("healthlib.search.search", lambda *a, **k: SearchResults(total=1000, hits=[], capped=True))
+    assert "More than 1,000 results" in text(client.get("/health/search/", {"q": "cancer"}))

@@ -1,9 +1,11 @@
 """The search index: one row per live article or glossary term, holding only what readers can see.
 
 Drafts, revisions in review and archived content never get a row (see :mod:`healthlib.search`).
-On SQLite an FTS5 external-content table mirrors this table through triggers; on PostgreSQL a
-generated, weighted ``tsvector`` column with a GIN index sits on it. Both are created by migration
-``0004_searchentry``, which checks the database vendor.
+On SQLite an FTS5 external-content table mirrors title and text, and a second FTS5 table keeps its own
+copy of the names (title and aliases), both through triggers; on PostgreSQL a generated, weighted
+``tsvector`` column with a GIN index sits on it, plus a GIN index on the ``tsvector`` of the names.
+They are created by migrations ``0004_searchentry`` and ``0008_search_names``, which check the
+database vendor.
 
 A later migration that alters this model on SQLite rebuilds the table, which drops the FTS5 triggers:
 such a migration must re-create them (and run ``healthlib_reindex``).
@@ -23,6 +25,7 @@ class SearchEntry(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, editable=False)
     title = models.CharField(_("title"), max_length=300, editable=False)
+    aliases = models.TextField(_("other names"), blank=True, default="", editable=False)
     body_text = models.TextField(_("text"), blank=True, editable=False)
     url = models.CharField(_("address"), max_length=500, editable=False)
     indexed_at = models.DateTimeField(auto_now=True)
