@@ -45,6 +45,15 @@ from healthlib.conf import DEFAULTS, healthlib_settings
 RELATED_MARKER = "<!--healthlib:related-articles-->"
 #: The origin written into a stored page's absolute URLs, replaced by the request's origin.
 ORIGIN_PLACEHOLDER = "https://healthlib-origin.invalid"
+#: HEALTHLIB settings that cannot change an article page (workflow, uploads, caching, e-mail, other
+#: pages); every other setting is part of the fingerprint, including ones added later.
+OFF_PAGE = frozenset(
+    {
+        "REQUIRED_APPROVALS", "READABILITY_TARGET_GRADE", "MAX_BODY_CHARS", "MAX_UPLOAD_BYTES", "EDITOR_GROUP",
+        "REVIEWER_GROUP", "EMAIL_FROM", "CHECKLIST", "CACHE_ALIAS", "CACHE_TIMEOUT", "CACHE_MAX_AGE",
+        "CACHE_STALE_WHILE_REVALIDATE", "SEARCH_PAGE_SIZE", "RECENT_ARTICLES", "FEED_ITEMS",
+    }
+)  # fmt: skip
 #: Bump when the way pages are built changes in code (templates and settings are fingerprinted).
 FORMAT = "1"
 RELATED_ARTICLES = 5
@@ -93,7 +102,7 @@ def _templates_digest() -> str:
 def _settings_digest() -> str:
     from django.contrib.staticfiles.storage import staticfiles_storage
 
-    values = [(name, repr(getattr(healthlib_settings, name))) for name in sorted(DEFAULTS)]
+    values = [(name, repr(getattr(healthlib_settings, name))) for name in sorted(DEFAULTS) if name not in OFF_PAGE]
     values += [
         (name, repr(getattr(settings, name, None))) for name in ("STATIC_URL", "TIME_ZONE", "USE_TZ", "USE_I18N")
     ]

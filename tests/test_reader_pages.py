@@ -247,3 +247,11 @@ def test_migration_indexes_mentions_of_existing_articles(library):
     finally:
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_settings_that_cannot_change_the_page_keep_the_stored_pages(client, library, settings):
+    before = reader_pages.fingerprint()
+    settings.HEALTHLIB = {"CACHE_ALIAS": "default", "REQUIRED_APPROVALS": 2, "FEED_ITEMS": 5}
+    assert reader_pages.fingerprint() == before
+    settings.HEALTHLIB = {"SITE_NAME": "Another library"}
+    assert reader_pages.fingerprint() != before
