@@ -688,9 +688,9 @@ def review_queue(user):
     """Items in review whose latest revision ``user`` did not write or submit, oldest submission first.
 
     The same rule as :func:`healthlib.workflow.contributors`. The submission is stored on the item
-    by :func:`healthlib.workflow.submit`, so the page is a range scan of the (state, submitted_at, id)
-    index, and the two exclusions only look at this user's revisions and submissions: the page costs
-    the same whatever the number of rows.
+    by :func:`healthlib.workflow.submit`, so this is a range scan of the (state, submitted_at, id)
+    index, and the two exclusions only look at this user's revisions and submissions: a page of the
+    queue costs the same whatever the number of rows. :func:`review_queue_entries` loads a page.
     """
     # While an item is in review its latest revision is newer than every published one (only a new
     # revision leads back to review), so "written since the last publication" is "not followed by one".
@@ -701,19 +701,31 @@ def review_queue(user):
     submitted = WorkflowEvent.objects.filter(
         revision=OuterRef("latest_revision"), action="healthlib.submit", actor=user
     )
+    return (
+        ContentItem.objects.filter(state=State.IN_REVIEW)
+        .filter(~Exists(wrote), ~Exists(submitted))
+        # Never null in review (a database constraint), so the index order is the queue's order.
+        .order_by("submitted_at", "pk")
+    )
+
+
+def review_queue_entries(pks, user) -> list[ContentItem]:
+    """The queue's rows for ``pks`` (a page of ``review_queue(user)``), with their revisions, in queue order.
+
+    ``approved_by_me``: ``user`` approved the latest revision in this round (with more than one
+    approval required, the item waits for another reviewer).
+    """
     approved_by_me = Review.objects.filter(
         revision=OuterRef("latest_revision"),
         round=OuterRef("review_round"),
         decision=Decision.APPROVED,
         reviewer=user,
     )
-    return (
-        ContentItem.objects.filter(state=State.IN_REVIEW)
-        .filter(~Exists(wrote), ~Exists(submitted))
+    return list(
+        ContentItem.objects.filter(pk__in=pks)
         .annotate(approved_by_me=Exists(approved_by_me))
         .select_related("latest_revision", "live_revision")
         .defer("latest_revision__content", "live_revision__content")
-        # Never null in review (a database constraint), so the index order is the queue's order.
         .order_by("submitted_at", "pk")
     )
 
@@ -760,8 +772,12 @@ class ReviewQueueAdmin(WorkspaceEntryAdmin):
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        page = Paginator(review_queue(request.user), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-        context = {**self._context(request, _("Review queue")), "entries": list(page), "page_obj": page}
+        queue = review_queue(request.user).values_list("pk", flat=True)
+        page = Paginator(queue, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+        # The page's rows are found in the index first, then joined to their revisions (in one query):
+        # joining first would make a deep page (a large OFFSET) join the revisions of every row before it.
+        entries = review_queue_entries(page.object_list, request.user)
+        context = {**self._context(request, _("Review queue")), "entries": entries, "page_obj": page}
         return TemplateResponse(request, "admin/healthlib/review_queue.html", context)
 
     def review_view(self, request, pk):

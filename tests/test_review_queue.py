@@ -105,16 +105,21 @@ def test_every_way_out_of_review_clears_the_submission(article, editor, reviewer
 
 
 @override_settings(HEALTHLIB={"REQUIRED_APPROVALS": 2})
-def test_a_first_of_two_approvals_keeps_the_item_in_the_queue(article, editor, reviewer, reviewer2):
+def test_a_first_of_two_approvals_keeps_the_item_in_the_queue(client, article, editor, reviewer, reviewer2):
     workflow.submit(article, editor)
     article.refresh_from_db()
     submitted_at = article.submitted_at
     workflow.approve(article, reviewer)
     article.refresh_from_db()
     assert article.state == State.IN_REVIEW and article.submitted_at == submitted_at
-    [entry] = review_queue(reviewer)
+    client.force_login(reviewer)
+    page = client.get(reverse(QUEUE_URL))
+    [entry] = page.context["entries"]
     assert entry.approved_by_me and entry.submitted_at == submitted_at
-    assert not review_queue(reviewer2)[0].approved_by_me
+    assert "You approved; waiting for another reviewer" in page.content.decode()
+    client.force_login(reviewer2)
+    [entry] = client.get(reverse(QUEUE_URL)).context["entries"]
+    assert not entry.approved_by_me
     workflow.approve(article, reviewer2)
     assert_stored_submission(article)
     assert queue(reviewer) == []
@@ -269,6 +274,22 @@ def test_queue_page_costs_the_same_whatever_the_history(
         response = client.get(reverse(QUEUE_URL))
     assert [e.pk for e in response.context["entries"]] == expected_queue(author_reviewer)
     assert response.context["page_obj"].paginator.count == len(expected_queue(author_reviewer)) == 9
+
+
+def test_every_page_follows_the_queue_order(client, monkeypatch, editor, reviewer, author_reviewer):
+    monkeypatch.setattr("healthlib.admin.QUEUE_PAGE_SIZE", 3)
+    articles = [new_article(author_reviewer if i % 4 == 1 else editor, f"a-{i}") for i in range(10)]
+    for article in reversed(articles):  # the queue's order is not the order of creation
+        workflow.submit(article, editor)
+    expected = expected_queue(author_reviewer)
+    assert len(expected) == 7 and expected == sorted(expected, reverse=True)
+    client.force_login(author_reviewer)
+    seen = []
+    for number in (1, 2, 3):
+        page = client.get(reverse(QUEUE_URL), {"page": number}).context
+        assert page["page_obj"].paginator.count == 7
+        seen += [entry.pk for entry in page["entries"]]
+    assert seen == expected
 
 
 # ---------------------------------------------------------------- the backfill migration
