@@ -7,16 +7,19 @@
 
 Ranking policy (the same on both databases, so readers get the same order whichever runs the site):
 
-1. entries whose title or an alias *is* the query (case and surrounding spaces aside);
-2. the other entries whose title or aliases hold every word of the query, shorter titles first;
-3. entries that hold every word only in their text, newest entries first;
+1. entries whose title *is* the query (ignoring case and extra spaces);
+2. the other entries whose title or aliases hold every word of the query: shorter titles first, then
+   newer entries; when more than :data:`RESULT_CAP` names match, newer entries first;
+3. entries that hold every word only in their text: newer entries first.
 
-ties go to the newer entry (higher id). Tiers 1 and 2 are small (names are short), so ordering them
-costs little; tier 3 is paged in the index's own order and never ranked as a whole, because a
-common word matches nearly every article and ranking them all (bm25 / ts_rank_cd over 89,000 long
-texts) took 0.5 to 1.6 s at 100,000 articles. Counting stops at :data:`RESULT_CAP`: readers see
-"more than 1,000 results" and can page through the first 1,000. The order is total, so pages never
-overlap or skip.
+"Newer" is the higher id (the item was created later). Exact titles come from an index on the lower-
+cased title; ids are read in index order (FTS5 rowids, PostgreSQL's primary key) or the matching
+names sorted by id; below the cap at most RESULT_CAP short names are sorted by length. The long
+texts are never ranked as a whole, because a common
+word matches nearly every article and ranking them all (bm25 / ts_rank_cd over 89,000 long texts)
+took 0.5 to 1.6 s at 100,000 articles. Counting stops at RESULT_CAP: readers see "More than 1,000
+results" and can page through the first 1,000. Every tier's order is total and the tiers do not
+overlap, so pages never repeat or skip a hit.
 
 Only live content is indexed: :func:`index_item` runs when an item is published (after commit) and
 indexes the reader-facing copy, never a draft; :func:`unindex_item` runs when it is archived.
@@ -57,7 +60,7 @@ PG_CONFIG = "english"
 #: The names of an entry as PostgreSQL indexes them; queries repeat this expression exactly so that
 #: the planner uses the index of migration 0008.
 PG_NAMES_VECTOR = "to_tsvector('english'::regconfig, title || ' ' || aliases)"
-#: Hit.rank of each tier.
+#: Hit.rank of each tier (see the module docstring).
 EXACT_NAME, NAME, TEXT = 3.0, 2.0, 1.0
 
 
@@ -67,7 +70,7 @@ class Hit:
     title: str
     url: str
     snippet_html: SafeString
-    #: How the entry matched: EXACT_NAME (3.0), NAME (2.0) or TEXT (1.0).
+    #: The tier it came from: EXACT_NAME (3.0, the title is the query), NAME (2.0) or TEXT (1.0).
     rank: float
 
 
@@ -90,8 +93,8 @@ def query_terms(query: str) -> list[str]:
 
 
 def exact_name(query: str) -> str:
-    """The query as compared with titles and aliases for an exact match: lower case, single spaces."""
-    return _SPACE.sub(" ", _SENTINELS.sub(" ", query or "")).strip().lower()
+    """The query as compared with titles for an exact match (the database lowers both): single spaces."""
+    return _SPACE.sub(" ", _SENTINELS.sub(" ", query or "")).strip()
 
 
 def search(query: str, *, limit: int = 20, offset: int = 0) -> SearchResults:
@@ -111,12 +114,17 @@ def search(query: str, *, limit: int = 20, offset: int = 0) -> SearchResults:
     else:  # pragma: no cover
         raise NotImplementedError(f"healthlib search supports SQLite and PostgreSQL, not {connection.vendor}")
     with backend:
-        total, names_total = backend.counts(RESULT_CAP + 1)
+        total, names, exact = backend.counts(RESULT_CAP + 1)
         if not total or not limit:
             return SearchResults(total=min(total, RESULT_CAP), hits=[], capped=total > RESULT_CAP)
-        # The page is a slice of the name matches (tiers 1 and 2), then of the text-only matches.
-        names_limit = max(0, min(names_total, offset + limit) - offset)
-        page = backend.page(names_limit, min(offset, names_total), limit - names_limit, max(0, offset - names_total))
+        # The page is a slice of the tiers one after the other; each tier is ordered on its own.
+        slices = []
+        for size in (exact, names - exact):
+            start = min(offset, size)
+            take = min(limit, size - start)
+            slices += [take, start]
+            offset, limit = offset - start, limit - take
+        page = backend.page(*slices, limit, offset, short_first=names <= RESULT_CAP)
         rows = _rows([item_id for item_id, _ in page]) if page else {}
     highlight = _highlighter(terms)
     hits = []
@@ -185,7 +193,7 @@ def snippet_html(raw: str) -> SafeString:
 
 
 class _Sqlite:
-    """The two capped counts in one statement, the page's ids and tiers in another."""
+    """The three capped counts in one statement, the page's ids and tiers in another."""
 
     def __init__(self, terms: list[str], exact: str) -> None:
         # Each word in double quotes (words never contain quotes), implicit AND, prefix on the last.
@@ -201,30 +209,37 @@ class _Sqlite:
     def __exit__(self, *exc) -> None:
         self.cursor.__exit__(*exc)
 
-    def counts(self, cap: int) -> tuple[int, int]:
+    # Exact titles: the index on lower(title), each checked against the names table by rowid (CROSS
+    # JOIN fixes that order; by itself SQLite would walk every name match to sort by item_id).
+    EXACT = """SELECT e.item_id FROM healthlib_searchentry e
+               CROSS JOIN healthlib_searchentry_names n ON n.rowid = e.item_id
+               WHERE lower(e.title) = lower(%s) AND healthlib_searchentry_names MATCH %s"""
+
+    def counts(self, cap: int) -> tuple[int, int, int]:
         self.cursor.execute(
-            """
+            f"""
             SELECT (SELECT count(*) FROM (SELECT 1 FROM healthlib_searchentry_fts
                                           WHERE healthlib_searchentry_fts MATCH %s LIMIT %s)),
                    (SELECT count(*) FROM (SELECT 1 FROM healthlib_searchentry_names
-                                          WHERE healthlib_searchentry_names MATCH %s LIMIT %s))
+                                          WHERE healthlib_searchentry_names MATCH %s LIMIT %s)),
+                   (SELECT count(*) FROM ({self.EXACT} LIMIT %s))
             """,
-            [self.match, cap, self.match, cap],
+            [self.match, cap, self.match, cap, self.exact, self.match, cap],
         )
         return self.cursor.fetchone()
 
-    def page(self, names_limit: int, names_offset: int, text_limit: int, text_offset: int) -> list:
+    def page(self, *slices: int, short_first: bool) -> list:
         # The names table keeps its own copy of title and aliases, so ordering name matches never
-        # touches the large entry rows. Text-only matches come in rowid order straight from FTS5.
+        # touches the large entry rows. Rowid order comes straight from FTS5, without a sort.
+        names_order = "length(title) - length(replace(title, ' ', '')), rowid DESC" if short_first else "rowid DESC"
         self.cursor.execute(
             f"""
-            SELECT item_id, rank FROM (
-                SELECT rowid AS item_id,
-                       CASE WHEN lower(title) = %s OR instr(lower(char(10) || aliases || char(10)), %s)
-                            THEN {EXACT_NAME} ELSE {NAME} END AS rank
-                FROM healthlib_searchentry_names
-                WHERE healthlib_searchentry_names MATCH %s
-                ORDER BY rank DESC, length(title) - length(replace(title, ' ', '')), rowid DESC
+            SELECT item_id, {EXACT_NAME} FROM ({self.EXACT} ORDER BY e.item_id DESC LIMIT %s OFFSET %s)
+            UNION ALL
+            SELECT item_id, {NAME} FROM (
+                SELECT rowid AS item_id FROM healthlib_searchentry_names
+                WHERE healthlib_searchentry_names MATCH %s AND lower(title) <> lower(%s)
+                ORDER BY {names_order}
                 LIMIT %s OFFSET %s
             )
             UNION ALL
@@ -239,14 +254,14 @@ class _Sqlite:
             """,
             [
                 self.exact,
-                f"\n{self.exact}\n",
                 self.match,
-                names_limit,
-                names_offset,
+                *slices[0:2],
+                self.match,
+                self.exact,
+                *slices[2:4],
                 self.match,
                 self.match,
-                text_limit,
-                text_offset,
+                *slices[4:6],
             ],
         )
         return self.cursor.fetchall()
@@ -259,7 +274,8 @@ class _Postgres:
         # to_tsquery syntax, each word single-quoted (words never contain quotes or backslashes).
         quoted = [f"'{term}'" for term in terms]
         quoted[-1] += ":*"
-        self.tsquery = " & ".join(quoted)
+        self.query = "to_tsquery(%s::regconfig, %s)"
+        self.params = [PG_CONFIG, " & ".join(quoted)]
         self.exact = exact
 
     def __enter__(self):
@@ -279,47 +295,56 @@ class _Postgres:
             self.cursor.__exit__(*exc)
             self.atomic.__exit__(*exc)
 
-    def counts(self, cap: int) -> tuple[int, int]:
+    def counts(self, cap: int) -> tuple[int, int, int]:
         self.cursor.execute(
             f"""
             SELECT (SELECT count(*) FROM (SELECT 1 FROM healthlib_searchentry
-                                          WHERE search_vector @@ q.query LIMIT %s) a),
+                                          WHERE search_vector @@ {self.query} LIMIT %s) a),
                    (SELECT count(*) FROM (SELECT 1 FROM healthlib_searchentry
-                                          WHERE {PG_NAMES_VECTOR} @@ q.query LIMIT %s) b)
-            FROM to_tsquery(%s::regconfig, %s) AS q(query)
+                                          WHERE {PG_NAMES_VECTOR} @@ {self.query} LIMIT %s) b),
+                   (SELECT count(*) FROM (SELECT 1 FROM healthlib_searchentry
+                                          WHERE lower(title) = lower(%s) AND {PG_NAMES_VECTOR} @@ {self.query}
+                                          LIMIT %s) c)
             """,
-            [cap, cap, PG_CONFIG, self.tsquery],
+            [*self.params, cap, *self.params, cap, self.exact, *self.params, cap],
         )
         return self.cursor.fetchone()
 
-    def page(self, names_limit: int, names_offset: int, text_limit: int, text_offset: int) -> list:
+    def page(self, *slices: int, short_first: bool) -> list:
+        # The query is a constant in each clause (not a CTE or a join) so that the planner sees how
+        # many rows match: for a common word it walks the primary key backwards and stops after the
+        # page, for a rare one it collects the few matches from the GIN index and sorts them.
+        # "+ 0" keeps the planner off a backward walk of the primary key computing every title's
+        # tsvector on the way (it underrates to_tsvector): the GIN index and a top-N sort cost less
+        # unless nearly every title matches.
+        names_order = (
+            "length(title) - length(replace(title, ' ', '')), item_id DESC" if short_first else "item_id + 0 DESC"
+        )
         self.cursor.execute(
             f"""
-            WITH q AS (SELECT to_tsquery(%s::regconfig, %s) AS query)
-            (SELECT item_id,
-                    CASE WHEN lower(title) = %s OR strpos(lower(E'\\n' || aliases || E'\\n'), %s) > 0
-                         THEN {EXACT_NAME} ELSE {NAME} END AS rank
-             FROM healthlib_searchentry, q
-             WHERE {PG_NAMES_VECTOR} @@ q.query
-             ORDER BY rank DESC, length(title) - length(replace(title, ' ', '')), item_id DESC
-             LIMIT %s OFFSET %s)
+            (SELECT item_id, {EXACT_NAME} FROM healthlib_searchentry
+             WHERE lower(title) = lower(%s) AND {PG_NAMES_VECTOR} @@ {self.query}
+             ORDER BY item_id DESC LIMIT %s OFFSET %s)
             UNION ALL
-            (SELECT item_id, {TEXT}
-             FROM healthlib_searchentry, q
-             WHERE search_vector @@ q.query
-               AND item_id NOT IN (SELECT item_id FROM healthlib_searchentry, q WHERE {PG_NAMES_VECTOR} @@ q.query)
-             ORDER BY item_id DESC
-             LIMIT %s OFFSET %s)
+            (SELECT item_id, {NAME} FROM healthlib_searchentry
+             WHERE {PG_NAMES_VECTOR} @@ {self.query} AND lower(title) <> lower(%s)
+             ORDER BY {names_order} LIMIT %s OFFSET %s)
+            UNION ALL
+            (SELECT item_id, {TEXT} FROM healthlib_searchentry
+             WHERE search_vector @@ {self.query}
+               AND item_id NOT IN (SELECT item_id FROM healthlib_searchentry WHERE {PG_NAMES_VECTOR} @@ {self.query})
+             ORDER BY item_id DESC LIMIT %s OFFSET %s)
             """,
             [
-                PG_CONFIG,
-                self.tsquery,
                 self.exact,
-                f"\n{self.exact}\n",
-                names_limit,
-                names_offset,
-                text_limit,
-                text_offset,
+                *self.params,
+                *slices[0:2],
+                *self.params,
+                self.exact,
+                *slices[2:4],
+                *self.params,
+                *self.params,
+                *slices[4:6],
             ],
         )
         return self.cursor.fetchall()

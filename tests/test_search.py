@@ -339,21 +339,35 @@ def test_a_glossary_term_found_by_its_alias_ranks_with_title_matches(make_articl
     make_article("newer", "Checkpoints", "PD-1 is also called programmed death 1.")
     results = search.search("programmed death 1")
     assert titles(results) == ["PD-1", "Checkpoints"]
-    assert results.hits[0].rank == search.EXACT_NAME and results.hits[0].kind == "glossary_term"
+    assert [hit.rank for hit in results.hits] == [search.NAME, search.TEXT]
+    assert results.hits[0].kind == "glossary_term"
     assert titles(search.search("cd279")) == ["PD-1"]
     assert SearchEntry.objects.get(pk=term.pk).aliases == "Programmed death 1\nCD279"
+
+
+def test_when_more_names_match_than_the_cap_they_come_newest_first(make_article, monkeypatch):
+    make_article("exact", "Melanoma", "Skin.")
+    make_article("short", "Melanoma 2", "Skin.")
+    make_article("long", "Melanoma in the eye and elsewhere", "Skin.")
+    make_article("body", "Moles", "Melanoma.")
+    assert titles(search.search("melanoma")) == ["Melanoma", "Melanoma 2", "Melanoma in the eye and elsewhere", "Moles"]
+    monkeypatch.setattr(search, "RESULT_CAP", 2)
+    # Ordering thousands of titles by length costs more than the page; newest first is index order.
+    results = search.search("melanoma")
+    assert (titles(results), results.capped) == (["Melanoma", "Melanoma in the eye and elsewhere"], True)
 
 
 def test_pages_neither_overlap_nor_skip_across_the_tiers(make_article):
     for i in range(4):
         make_article(f"t{i}", f"Melanoma {'stage ' * i}{i}", "Skin.")
         make_article(f"b{i}", f"Skin {i}", "About melanoma.")
+    make_article("exact", "melanoma", "Skin.")
     everything = search.search("melanoma", limit=50)
-    assert everything.total == 8 and len({hit.url for hit in everything.hits}) == 8
-    for size in (1, 3, 5):
-        pages = [search.search("melanoma", limit=size, offset=offset) for offset in range(0, 8, size)]
+    assert everything.total == 9 and len({hit.url for hit in everything.hits}) == 9
+    for size in (1, 2, 4, 5):
+        pages = [search.search("melanoma", limit=size, offset=offset) for offset in range(0, 9, size)]
         assert [hit.url for page in pages for hit in page.hits] == [hit.url for hit in everything.hits], size
-    assert [hit.rank for hit in everything.hits] == [search.NAME] * 4 + [search.TEXT] * 4
+    assert [hit.rank for hit in everything.hits] == [search.EXACT_NAME] + [search.NAME] * 4 + [search.TEXT] * 4
 
 
 def test_the_count_stops_at_the_cap_and_paging_stops_with_it(make_article, monkeypatch):

@@ -1,5 +1,6 @@
 import re
 
+import django.db.models.functions.text
 from django.db import migrations, models
 
 # Names (title and aliases) get their own full-text index, so that search can order the entries whose
@@ -144,4 +145,8 @@ class Migration(migrations.Migration):
         ),
         migrations.RunPython(fill_aliases, migrations.RunPython.noop),
         migrations.RunPython(index_names, unindex_names),
+        migrations.AddIndex(
+            model_name="searchentry",
+            index=models.Index(django.db.models.functions.text.Lower("title"), name="healthlib_search_lower_title"),
+        ),
     ]
