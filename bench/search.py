@@ -122,7 +122,7 @@ def main() -> None:
             results = search.search(query, limit=20)
             timings.append(time.perf_counter() - started)
         print(
-            f"  {query[:24]!r:28} total {results.total:>5}  median {statistics.median(timings) * 1000:7.2f} ms"
+            f"  {query[:24]!r:28} total {results.total:>5}{'+' if results.capped else ' '}  median {statistics.median(timings) * 1000:7.2f} ms"
             f"  min {min(timings) * 1000:7.2f} ms"
         )
 
