@@ -171,7 +171,7 @@ def make_snippet(text: str, highlight: re.Pattern) -> str:
 
 
 def snippet_html(raw: str) -> SafeString:
-    """Escape an engine's snippet, then turn the sentinel markers (and only them) into <mark>."""
+    """Escape a snippet, then turn the sentinel markers (and only them) into <mark>."""
     escaped = html_lib.escape(_SPACE.sub(" ", raw or "").strip(), quote=True)
     # An unbalanced marker (a snippet cut inside a match) must not leave an open <mark>.
     parts = re.split(f"([{START}{STOP}])", escaped)

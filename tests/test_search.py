@@ -161,6 +161,17 @@ def test_snippet_html_turns_only_sentinels_into_marks():
     assert search.snippet_html("close\x03 <i>") == "close &lt;i&gt;"
 
 
+def test_snippets_start_just_before_the_first_match_and_mark_whole_words():
+    text = " ".join(f"w{i}" for i in range(100)) + " the cell cells cellular T cell lymph nodes " + "end " * 50
+    snippet = search.make_snippet(text.strip(), search._highlighter(["T", "cell"]))
+    assert snippet.startswith("… ") and snippet.endswith(" …")
+    assert len(snippet.split()) <= search.SNIPPET_WORDS + 2
+    # Every word but the last must match whole; the last may be the start of a word.
+    assert "the \x02cell\x03 \x02cells\x03 \x02cellular\x03 \x02T\x03 \x02cell\x03 lymph" in snippet
+    assert "w99" in snippet and "w80" not in snippet
+    assert search.make_snippet("no match here", search._highlighter(["zzz"])) == "no match here"
+
+
 def test_sentinel_characters_in_content_cannot_forge_marks(make_article):
     # The workflow refuses control characters; the index strips them anyway, whatever wrote the live copy.
     article = make_article("sentinel", "Sentinel", "text about lymphoma")
@@ -268,11 +279,17 @@ def test_index_item_of_a_non_live_item_removes_it(make_article):
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite only")
 def test_fts_table_follows_the_entry_table_through_triggers(make_article):
     article = make_article("x", "Myeloma", "myeloma")
-    SearchEntry.objects.filter(pk=article.pk).update(title="Leukaemia")
-    assert titles(search.search("leukaemia")) == ["Leukaemia"]
+    SearchEntry.objects.filter(pk=article.pk).update(
+        title="Leukaemia", aliases="Blood cancer", body_text="Blood cancer"
+    )
+    assert [(hit.title, hit.rank) for hit in search.search("leukaemia").hits] == [("Leukaemia", search.EXACT_NAME)]
+    assert [hit.rank for hit in search.search("blood cancer").hits] == [search.NAME]  # from the names table
     assert search.search("myeloma total").total == 0
     SearchEntry.objects.all().delete()
     assert search.search("leukaemia").total == 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM healthlib_searchentry_names")
+        assert cursor.fetchone()[0] == 0
 
 
 def test_the_full_text_index_exists_for_this_database(db):

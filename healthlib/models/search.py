@@ -26,6 +26,7 @@ class SearchEntry(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, editable=False)
     title = models.CharField(_("title"), max_length=300, editable=False)
+    # One per line; also part of body_text, so that a name match is always a match of the whole entry.
     aliases = models.TextField(_("other names"), blank=True, default="", editable=False)
     body_text = models.TextField(_("text"), blank=True, editable=False)
     url = models.CharField(_("address"), max_length=500, editable=False)
