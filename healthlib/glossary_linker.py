@@ -168,6 +168,8 @@ class Glossary:
     url_index: dict[str, int] = field(default_factory=dict)
     slug_index: dict[str, int] = field(default_factory=dict)
     automaton: ahocorasick.Automaton | None = None
+    # Per term: the escaped markup before and after the linked words, built on first use.
+    wrappers: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, terms: Iterable[Term], *, version: object = None, url_pattern: str | None = None) -> Glossary:
@@ -286,17 +288,23 @@ class Glossary:
         return "".join(pieces)
 
     def _markup(self, index: int, text: str) -> str:
+        wrapper = self.wrappers.get(index)
+        if wrapper is None:
+            wrapper = self.wrappers[index] = self._wrapper(index)
+        return f"{wrapper[0]}{html_lib.escape(text, quote=False)}{wrapper[1]}"
+
+    def _wrapper(self, index: int) -> tuple[str, str]:
+        """The link (and inline definition) around a term's linked words, escaped once per term."""
         term = self.terms[index]
         url = html_lib.escape(self.urls[index])
-        definition_id = html_lib.escape(DEFINITION_ID_PREFIX + term.slug)
-        link = (
-            f'<a class="{TERM_CLASS}" href="{url}" aria-describedby="{definition_id}">'
-            f"{html_lib.escape(text, quote=False)}</a>"
-        )
         if not term.short_definition:
-            return f'<a class="{TERM_CLASS}" href="{url}">{html_lib.escape(text, quote=False)}</a>'
+            return f'<a class="{TERM_CLASS}" href="{url}">', "</a>"
+        definition_id = html_lib.escape(DEFINITION_ID_PREFIX + term.slug)
         definition = html_lib.escape(" ".join(term.short_definition.split()), quote=False)
-        return f'{link}<span class="{DEFINITION_CLASS}" role="tooltip" id="{definition_id}">{definition}</span>'
+        return (
+            f'<a class="{TERM_CLASS}" href="{url}" aria-describedby="{definition_id}">',
+            f'</a><span class="{DEFINITION_CLASS}" role="tooltip" id="{definition_id}">{definition}</span>',
+        )
 
 
 def _classes(attrs: str) -> set[str]:
