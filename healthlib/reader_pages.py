@@ -21,6 +21,7 @@ stores fresh pages for every live article. Pages are stored as anonymous readers
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
 from functools import lru_cache
@@ -33,7 +34,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template import engines
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
 from django.utils.safestring import SafeString, mark_safe
 
 from healthlib import structured_data
@@ -275,24 +277,44 @@ def request_origin(request: HttpRequest) -> str:
 # ---------------------------------------------------------------- serving
 
 
+@lru_cache(maxsize=1)
+def _stored_page_sql() -> str:
+    """The stored page of a live article by slug; hand-written for the reason given in :func:`_related_sql`."""
+    from healthlib.models import Article, ContentItem
+
+    q = connection.ops.quote_name
+    article, item = Article._meta, ContentItem._meta
+    return (
+        f"SELECT a.{q(article.pk.column)}, a.{q('live_page_html')}, a.{q('live_page_key')}, "
+        f"c.{q('last_published_at')}, c.{q('last_reviewed_at')} "
+        f"FROM {q(article.db_table)} a INNER JOIN {q(item.db_table)} c ON c.{q(item.pk.column)} = a.{q(article.pk.column)} "
+        f"WHERE a.{q('slug')} = %s AND c.{q('live_revision_id')} IS NOT NULL"
+    )
+
+
+def _datetime(value) -> datetime.datetime | None:
+    """A datetime column read through a plain cursor (SQLite gives text in UTC, PostgreSQL a datetime)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and settings.USE_TZ and timezone.is_naive(value):
+        value = timezone.make_aware(value, datetime.UTC)
+    return value
+
+
 def stored_response(request: HttpRequest, slug: str) -> HttpResponse | None:
     """The stored page of a live article for an anonymous reader, or ``None`` if it must be rendered.
 
     Raises nothing for a missing article: the caller's full render answers with the 404.
     """
-    from healthlib.models import Article
-
-    row = (
-        Article.objects.filter(live_revision__isnull=False, slug=slug)
-        .values_list("pk", "live_page_html", "live_page_key", "last_published_at", "last_reviewed_at")
-        .first()
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_stored_page_sql(), [slug])
+        row = cursor.fetchone()
     if row is None or not row[1] or row[2] != fingerprint():
         return None
     pk, html, _key, published, reviewed = row
     html = html.replace(RELATED_MARKER, render_related(pk), 1).replace(ORIGIN_PLACEHOLDER, request_origin(request))
     response = HttpResponse(html)
-    response.healthlib_last_modified = max(filter(None, [published, reviewed]))
+    response.healthlib_last_modified = max(filter(None, [_datetime(published), _datetime(reviewed)]))
     return response
 
 
