@@ -11,7 +11,7 @@ entries. They satisfy the invariants of DESIGN.md the way the workflow would lea
   by a medical reviewer who is not an author of it; ``last_reviewed_at`` is that review's date (or a
   later reaffirmation's), ``next_review_due`` follows from it and the interval;
 - one WorkflowEvent per state change (create, submit, approve, publish, reaffirm, save_draft,
-  request_changes, schedule, archive), in time order; ``version`` counts them;
+  request_changes, schedule, archive), in time order;
 - drafts, items in review and archived items have no live fields.
 
 Article bodies are assembled from a pool of markdown sections, each rendered once by the real
@@ -399,30 +399,26 @@ class Generator:
             approved_at = self.now - DAY * rng.uniform(0.2, 20)
         created = approved_at - DAY * rng.uniform(2, 30)
         t = created
-        events = 0
         title, content, digest, stats = revisions[0]
         rev1 = self.revision(item_id, 1, title, content, digest, author, t, None, stats)
         self.event(item_id, rev1, "create", "", State.DRAFT, author, t)
-        events += 1
         fields = {"state": State.DRAFT, "latest_revision_id": rev1, "live_revision_id": None, "review_round": 0,
                   "title": title, "owner_id": author.pk, "created_at": created}  # fmt: skip
         if state == "draft":
-            return {**fields, "version": events, "updated_at": t}
+            return {**fields, "updated_at": t}
         t = created + DAY * rng.uniform(0.5, 1.5)
         self.event(item_id, rev1, "submit", State.DRAFT, State.IN_REVIEW, author, t)
-        events += 1
         fields.update(state=State.IN_REVIEW, review_round=1)
         if state == "in_review":
-            return {**fields, **self.submission(author, t), "version": events, "updated_at": t}
+            return {**fields, **self.submission(author, t), "updated_at": t}
         t = approved_at
         if state == "changes_requested":
             comment = "Please check the dose in the second section against the current label."
             self.review(rev1, digest, 1, Decision.CHANGES_REQUESTED, reviewer, t, comment)
             self.event(item_id, rev1, "request_changes", State.IN_REVIEW, State.CHANGES_REQUESTED, reviewer, t, comment)
-            return {**fields, "state": State.CHANGES_REQUESTED, "version": events + 1, "updated_at": t}
+            return {**fields, "state": State.CHANGES_REQUESTED, "updated_at": t}
         self.review(rev1, digest, 1, Decision.APPROVED, reviewer, t)
         self.event(item_id, rev1, "approve", State.IN_REVIEW, State.APPROVED, reviewer, t)
-        events += 1
         fields["state"] = State.APPROVED
         if state in ("approved", "scheduled"):
             if state == "scheduled":
@@ -430,13 +426,11 @@ class Generator:
                 t = t + HOUR
                 self.event(item_id, rev1, "schedule", State.APPROVED, State.APPROVED, author, t,
                            f"Scheduled to publish at {at:%Y-%m-%d %H:%M}.")  # fmt: skip
-                events += 1
                 fields.update(publish_at=at, scheduled_by_id=author.pk)
-            return {**fields, "version": events, "updated_at": t}
+            return {**fields, "updated_at": t}
         published = approved_at + HOUR * rng.uniform(0.1, 3)
         published = min(published, self.now - HOUR * 0.01)
         self.event(item_id, rev1, "publish", State.APPROVED, State.PUBLISHED, author, published)
-        events += 1
         last_reviewed = approved_at
         reviewers = [{"name": self.name(reviewer), "credentials": self.credentials(reviewer)}]
         t = published
@@ -444,7 +438,6 @@ class Generator:
             second = rng.choice([r for r in self.reviewers if r != reviewer] or self.reviewers)
             self.review(rev1, digest, 1, Decision.REAFFIRMED, second, reviewed, "Still accurate.")
             self.event(item_id, rev1, "reaffirm", State.PUBLISHED, State.PUBLISHED, second, reviewed, "Still accurate.")
-            events += 1
             last_reviewed = t = reviewed
             reviewers = [{"name": self.name(second), "credentials": self.credentials(second)}]
         fields.update(
@@ -455,7 +448,6 @@ class Generator:
         if state == "archived":
             t = min(t + DAY * rng.uniform(1, 30), self.now - HOUR * 0.02)
             self.event(item_id, rev1, "archive", State.PUBLISHED, State.ARCHIVED, author, t, "Replaced.")
-            events += 1
             fields.update(state=State.ARCHIVED, live_revision_id=None, next_review_due=None)
         elif state in ("published_draft", "published_review"):
             title2, content2, digest2, stats2 = revisions[1]
@@ -463,14 +455,12 @@ class Generator:
             t = min(t + DAY * rng.uniform(1, 40), self.now - HOUR * 0.05)
             rev2 = self.revision(item_id, 2, title2, content2, digest2, editor, t, rev1, stats2)
             self.event(item_id, rev2, "save_draft", State.PUBLISHED, State.DRAFT, editor, t)
-            events += 1
             fields.update(state=State.DRAFT, latest_revision_id=rev2, title=title2)
             if state == "published_review":
                 t = t + HOUR
                 self.event(item_id, rev2, "submit", State.DRAFT, State.IN_REVIEW, editor, t)
-                events += 1
                 fields.update(state=State.IN_REVIEW, review_round=2, **self.submission(editor, t))
-        return {**fields, "version": events, "updated_at": t}
+        return {**fields, "updated_at": t}
 
     def item_row(self, item_id: int, kind: str, fields: dict, interval: int | None) -> None:
         self.t_item.add(id=item_id, kind=kind, review_interval_days=interval, **fields)

@@ -320,7 +320,6 @@ def _finish(
     review: Review | None = None,
 ) -> WorkflowEvent:
     """Save the item (with its stored reader page), write its one audit event and queue the signal for after commit."""
-    item.version += 1
     mentions = getattr(item, "live_mentions", None)
     if isinstance(item, Article):
         reader_pages.derive(item)

@@ -37,7 +37,9 @@ def live_snapshot() -> dict:
     from healthlib.models import Article, GlossaryTerm, Topic
 
     def live_fields(model) -> list[str]:
-        skip = {"live_revision", "live_reviewers"}  # ids and reviewer names belong to one database's history
+        # Ids and reviewer names belong to one database's history; the stored page also holds the
+        # publication times and the fingerprint of the process that rendered it.
+        skip = {"live_revision", "live_reviewers", "live_page_html", "live_page_key"}
         return [f.attname for f in model._meta.concrete_fields if f.name.startswith("live_") and f.name not in skip]
 
     snapshot: dict = {"topics": {t.slug: [t.name, t.description] for t in Topic.objects.all()}}

@@ -430,7 +430,7 @@ def fresh_item(world, kind: str, state: str, n: int) -> ContentItem:
 
 def snapshot(item) -> tuple:
     item = ContentItem.objects.get(pk=item.pk)
-    return (item.state, item.version, item.latest_revision_id, item.live_revision_id, item.publish_at,
+    return (item.state, item.latest_revision_id, item.live_revision_id, item.publish_at,
             WorkflowEvent.objects.filter(item=item).count(), Review.objects.filter(revision__item=item).count(),
             Revision.objects.filter(item=item).count())  # fmt: skip
 

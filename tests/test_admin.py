@@ -75,7 +75,6 @@ def snapshot(item):
     item.refresh_from_db()
     return (
         item.state,
-        item.version,
         item.latest_revision_id,
         item.live_revision_id,
         Revision.objects.count(),

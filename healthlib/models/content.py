@@ -108,9 +108,6 @@ class ContentItem(models.Model):
         help_text=_("Gets review-due reminders for this item."),
     )
     review_round = models.PositiveIntegerField(default=0, editable=False)
-    version = models.PositiveIntegerField(
-        default=0, editable=False, help_text=_("Goes up with every workflow action; used to refuse stale actions.")
-    )
     review_interval_days = models.PositiveIntegerField(
         _("review interval (days)"),
         null=True,
