@@ -10,6 +10,10 @@ Environment (required unless a default is given):
     Required. Comma-separated host names, e.g. ``health.example.org,www.health.example.org``.
 ``DATABASE_URL``
     Default ``sqlite:///<project>/var/db.sqlite3``. E.g. ``postgres://user:password@db.internal:5432/health``.
+``PG_BEHIND_POOLER``
+    PostgreSQL only. Default ``0``: parameters are bound by the server and repeated statements prepared
+    (``server_side_binding``, ``prepare_threshold``), which saves the planner's time on every reader
+    request. Set to ``1`` behind a transaction-mode pooler (PgBouncer), which cannot keep prepared statements.
 ``CSRF_TRUSTED_ORIGINS``
     Comma-separated origins (``https://health.example.org``) when forms are posted through another origin.
 ``SECURE_PROXY_SSL_HEADER``
@@ -68,6 +72,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not _flag("PG_BEHIND_POOLER", False):
+    # Parameters bound by the server and statements prepared after five runs on a connection: a stored
+    # article page's two queries then skip the planner (most of their cost). Transaction-mode poolers
+    # such as PgBouncer cannot keep prepared statements: set PG_BEHIND_POOLER=1 behind one.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 
 # HTTPS only: cookies never travel over plain http; browsers remember to use https (HSTS).
 SESSION_COOKIE_SECURE = True

@@ -57,6 +57,9 @@ if os.environ.get("HEALTHLIB_TEST_DB") == "postgres":
             "USER": os.environ.get("PGUSER", "postgres"),
             "HOST": os.environ["PGHOST"],
             "PORT": os.environ.get("PGPORT", "5432"),
+            # As recommended for production (README): parameters bound by the server, and statements
+            # run repeatedly on a connection prepared once, so the suite runs the same SQL path.
+            "OPTIONS": {"server_side_binding": True, "prepare_threshold": 5},
         }
     }
 elif os.environ.get("HEALTHLIB_TEST_SQLITE_FILE"):

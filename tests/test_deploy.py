@@ -152,3 +152,32 @@ def test_session_and_csrf_cookies_are_secure(probe):
 
 def test_unknown_hosts_are_refused(probe):
     assert probe["wrong_host"] == 400
+
+
+DATABASE_OPTIONS = """
+import django, json
+django.setup()
+from django.conf import settings as s
+print(json.dumps([s.DATABASES["default"]["ENGINE"], s.DATABASES["default"].get("OPTIONS", {})]))
+"""
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({}, ["django.db.backends.sqlite3", {}]),
+        (
+            {"DATABASE_URL": "postgres://health:pw@db.internal:5432/health"},
+            ["django.db.backends.postgresql", {"server_side_binding": True, "prepare_threshold": 5}],
+        ),
+        (
+            {"DATABASE_URL": "postgres://health:pw@db.internal:5432/health", "PG_BEHIND_POOLER": "1"},
+            ["django.db.backends.postgresql", {}],
+        ),
+    ],
+    ids=["sqlite", "postgres", "postgres behind a pooler"],
+)
+def test_postgres_binds_on_the_server_and_prepares_unless_behind_a_pooler(env, expected):
+    result = run([], {**GOOD_ENV, **env}, code=DATABASE_OPTIONS)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == expected
