@@ -116,7 +116,7 @@ def invalidate(**kwargs) -> int:
 
 def connect() -> None:
     """Invalidate the page cache whenever what readers see changes."""
-    for signal in (signals.published, signals.reaffirmed, signals.archived):
+    for signal in (signals.published, signals.reaffirmed, signals.archived, signals.details_changed):
         signal.connect(invalidate, dispatch_uid=f"healthlib.cache.{id(signal)}")
     from healthlib.models import Article, Topic
 

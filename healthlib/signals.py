@@ -25,3 +25,6 @@ published = Signal()
 reaffirmed = Signal()
 #: Content was taken off the site.
 archived = Signal()
+#: How a live item is shown changed without a new revision: its review interval ("Next review due"),
+#: or an article's type or topics.
+details_changed = Signal()

@@ -749,6 +749,7 @@ def set_review_interval(item: ContentItem, user, days: int | None) -> ContentIte
         _finish(
             fresh, action="set_review_interval", from_state=fresh.state, user=user, revision=fresh.latest_revision,
             comment=_("Review interval: %(d)s days.") % {"d": days or healthlib_settings.REVIEW_INTERVAL_DAYS},
+            signal=signals.details_changed,
         )  # fmt: skip
     return _sync(item, fresh)
 
@@ -773,5 +774,6 @@ def set_article_details(article: Article, user, *, article_type: str, topics: li
             fresh, action="set_details", from_state=fresh.state, user=user, revision=fresh.latest_revision,
             comment=_("Type: %(type)s. Topics: %(topics)s.")
             % {"type": fresh.get_article_type_display(), "topics": ", ".join(t.name for t in topics) or "-"},
+            signal=signals.details_changed,
         )  # fmt: skip
     return _sync(article, fresh)

@@ -299,6 +299,25 @@ def test_reaffirm_invalidates_the_cached_page(wf, client, library, reviewer2):
     assert "Reviewer2, PharmD" in page and "Reviewer, MD" not in page
 
 
+@override_settings(HEALTHLIB={"SHOW_NEXT_REVIEW_DUE": True})
+def test_a_new_review_interval_invalidates_the_cached_page(wf, client, library, editor):
+    article = library["article"]
+    before = text(client.get(ARTICLE_URL))  # now in the page cache
+    wf.set_review_interval(article, editor, 30)
+    article.refresh_from_db()
+    page = text(client.get(ARTICLE_URL))
+    assert page != before
+    assert f'Next review due <time datetime="{article.next_review_due:%Y-%m-%d}">' in page
+
+
+def test_a_new_article_type_invalidates_the_cached_page(wf, client, library, editor, topic):
+    with override_settings(HEALTHLIB={"AD_SLOTS": ["after_section_1"]}):
+        assert 'class="healthlib-ad"' in text(client.get(ARTICLE_URL))  # cached with its ad
+        # The same topics: only the type changes.
+        wf.set_article_details(library["article"], editor, article_type="policy", topics=[topic])
+        assert 'class="healthlib-ad"' not in text(client.get(ARTICLE_URL))  # policy pages carry none
+
+
 def test_archive_invalidates_the_cached_page(wf, client, library, editor):
     assert client.get(ARTICLE_URL).status_code == 200
     assert client.get("/health/topics/treatment-types/").status_code == 200
