@@ -694,7 +694,7 @@ def store_pages(batch: int = 500) -> int:
     from healthlib import reader_pages
     from healthlib.models import Article, TermMention
 
-    fields = ["live_page_html", "live_page_key", "live_mentions"]
+    fields = ["live_page_html", "live_page_key"]
     live = Article.objects.filter(live_revision__isnull=False).prefetch_related("topics").order_by("pk")
     stored, pending = 0, []
 
@@ -703,7 +703,11 @@ def store_pages(batch: int = 500) -> int:
             Article.objects.bulk_update(pending, fields)
             TermMention.objects.filter(article__in=pending).delete()
             TermMention.objects.bulk_create(
-                [TermMention(article_id=a.pk, slug=row[0]) for a in pending for row in a.live_mentions]
+                [
+                    TermMention(article_id=a.pk, slug=slug)
+                    for a in pending
+                    for slug in reader_pages.linked_term_slugs(a.live_body_html)
+                ]
             )
         pending.clear()
 

@@ -62,7 +62,7 @@ RELATED_ARTICLES = 5
 
 
 class MentionedTerm(NamedTuple):
-    """A glossary term an article links to, as stored in ``Article.live_mentions``."""
+    """A live glossary term an article links to (the page's JSON-LD ``mentions``)."""
 
     slug: str
     live_term: str
@@ -322,18 +322,15 @@ def stored_response(request: HttpRequest, slug: str) -> HttpResponse | None:
 
 
 def derive(article) -> None:
-    """Set the article's stored page, fingerprint and mentions from its live fields (not saved)."""
+    """Set the article's stored page and fingerprint from its live fields (not saved)."""
     if article.live_revision_id is None:
         article.live_page_html = article.live_page_key = ""
-        article.live_mentions = []
         return
-    mentions = mentioned_terms(article.live_body_html)
-    article.live_mentions = [list(term) for term in mentions]
     context = page_context(
         article,
         list(article.topics.all()),
         origin=ORIGIN_PLACEHOLDER,
-        mentions=mentions,
+        mentions=mentioned_terms(article.live_body_html),
         related_html=mark_safe(RELATED_MARKER),
     )
     # No request: the page is rendered as an anonymous reader sees it, without context processors.
@@ -342,11 +339,12 @@ def derive(article) -> None:
 
 
 def save_mentions(article) -> None:
-    """Rewrite the article's rows in the term-mention index (used by the term page)."""
+    """Rewrite the article's rows in the term-mention index (the term page's "articles that use this term")."""
     from healthlib.models import TermMention
 
+    slugs = linked_term_slugs(article.live_body_html) if article.live_revision_id else []
     TermMention.objects.filter(article_id=article.pk).delete()
-    TermMention.objects.bulk_create([TermMention(article_id=article.pk, slug=row[0]) for row in article.live_mentions])
+    TermMention.objects.bulk_create([TermMention(article_id=article.pk, slug=slug) for slug in slugs])
 
 
 def refresh(article_id: int) -> bool:
@@ -362,16 +360,14 @@ def refresh(article_id: int) -> bool:
         if not ContentItem.objects.select_for_update().filter(pk=article_id).values_list("pk", flat=True).exists():
             return False
         article = Article.objects.get(pk=article_id)
-        before = (article.live_page_html, article.live_page_key, article.live_mentions)
+        before = (article.live_page_html, article.live_page_key)
         derive(article)
-        if before == (article.live_page_html, article.live_page_key, article.live_mentions):
+        if before == (article.live_page_html, article.live_page_key):
             return False
         Article.objects.filter(pk=article.pk).update(
-            live_page_html=article.live_page_html,
-            live_page_key=article.live_page_key,
-            live_mentions=article.live_mentions,
+            live_page_html=article.live_page_html, live_page_key=article.live_page_key
         )
-        if before[2] != article.live_mentions:
+        if before[0] != article.live_page_html:  # the body, and so its glossary links, may have changed
             save_mentions(article)
     return True
 

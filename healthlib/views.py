@@ -126,16 +126,11 @@ def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if not request.user.is_authenticated and (stored := reader_pages.stored_response(request, slug)):
         return stored
     article = get_object_or_404(Article.objects.filter(live_revision__isnull=False), slug=slug)
-    # The glossary mentions stored with the page stay valid when only templates or settings changed.
-    if article.live_page_key:
-        mentions = [reader_pages.MentionedTerm(*row) for row in article.live_mentions]
-    else:
-        mentions = reader_pages.mentioned_terms(article.live_body_html)
     context = reader_pages.page_context(
         article,
         list(article.topics.all()),
         origin=reader_pages.request_origin(request),
-        mentions=mentions,
+        mentions=reader_pages.mentioned_terms(article.live_body_html),
         related_html=reader_pages.render_related(article.pk),
     )
     response = TemplateResponse(request, reader_pages.page_templates(article.article_type), context)

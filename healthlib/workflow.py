@@ -320,11 +320,11 @@ def _finish(
     review: Review | None = None,
 ) -> WorkflowEvent:
     """Save the item (with its stored reader page), write its one audit event and queue the signal for after commit."""
-    mentions = getattr(item, "live_mentions", None)
+    page = getattr(item, "live_page_html", None)
     if isinstance(item, Article):
         reader_pages.derive(item)
     item.save()
-    if isinstance(item, Article) and item.live_mentions != mentions:
+    if isinstance(item, Article) and item.live_page_html != page:  # the body, and its links, may differ
         reader_pages.save_mentions(item)
     event = WorkflowEvent.objects.create(
         item=item,

@@ -26,11 +26,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name="article",
-            name="live_mentions",
-            field=models.JSONField(default=list, editable=False),
-        ),
-        migrations.AddField(
-            model_name="article",
             name="live_page_html",
             field=models.TextField(blank=True, editable=False),
         ),

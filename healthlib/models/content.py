@@ -217,11 +217,9 @@ class Article(ContentItem):
     # Derived from the live fields when they change (healthlib.reader_pages), so that a reader
     # request does no markdown, glossary or template work for the article itself: the whole page
     # as an anonymous reader sees it (with a marker for the related articles and a placeholder
-    # origin), the fingerprint of the templates and settings it was rendered with, and the glossary
-    # terms its body links to, as [slug, term, short definition, aliases] in order.
+    # origin), and the fingerprint of the templates and settings it was rendered with.
     live_page_html = models.TextField(blank=True, editable=False)
     live_page_key = models.CharField(max_length=64, blank=True, editable=False)
-    live_mentions = models.JSONField(default=list, editable=False)
 
     class Meta:
         verbose_name = _("article")
