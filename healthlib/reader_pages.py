@@ -21,7 +21,6 @@ stores fresh pages for every live article. Pages are stored as anonymous readers
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import re
 from functools import lru_cache
@@ -34,8 +33,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template import engines
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
-from django.utils import timezone, translation
-from django.utils.dateparse import parse_datetime
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
 from healthlib import structured_data
@@ -271,7 +269,7 @@ def page_context(article, topics, *, origin: str, mentions: list[MentionedTerm],
 
 def request_origin(request: HttpRequest) -> str:
     """``scheme://host`` of the request (the host checked against ALLOWED_HOSTS)."""
-    return f"{request.scheme}://{request.get_host()}"
+    return request.build_absolute_uri("/")[:-1]
 
 
 # ---------------------------------------------------------------- serving
@@ -292,29 +290,20 @@ def _stored_page_sql() -> str:
     )
 
 
-def _datetime(value) -> datetime.datetime | None:
-    """A datetime column read through a plain cursor (SQLite gives text in UTC, PostgreSQL a datetime)."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if value is not None and settings.USE_TZ and timezone.is_naive(value):
-        value = timezone.make_aware(value, datetime.UTC)
-    return value
-
-
 def stored_response(request: HttpRequest, slug: str) -> HttpResponse | None:
     """The stored page of a live article for an anonymous reader, or ``None`` if it must be rendered.
 
     Raises nothing for a missing article: the caller's full render answers with the 404.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_stored_page_sql(), [slug])
-        row = cursor.fetchone()
-    if row is None or not row[1] or row[2] != fingerprint():
+    from healthlib.models import Article
+
+    # raw(): no query building, but the database's values still go through the fields' converters.
+    article = next(iter(Article.objects.raw(_stored_page_sql(), [slug])), None)
+    if article is None or not article.live_page_html or article.live_page_key != fingerprint():
         return None
-    pk, html, _key, published, reviewed = row
-    html = html.replace(RELATED_MARKER, render_related(pk), 1).replace(ORIGIN_PLACEHOLDER, request_origin(request))
-    response = HttpResponse(html)
-    response.healthlib_last_modified = max(filter(None, [_datetime(published), _datetime(reviewed)]))
+    html = article.live_page_html.replace(RELATED_MARKER, render_related(article.pk), 1)
+    response = HttpResponse(html.replace(ORIGIN_PLACEHOLDER, request_origin(request)))
+    response.healthlib_last_modified = max(filter(None, [article.last_published_at, article.last_reviewed_at]))
     return response
 
 
@@ -388,8 +377,16 @@ def refresh_topic_articles(topic_article_ids: list[int]) -> None:
         refresh(article_id)
 
 
-def _topic_saved(sender, instance, **kwargs) -> None:
-    """A renamed topic changes the breadcrumbs and metadata of its articles' stored pages."""
+def _topic_saving(sender, instance, **kwargs) -> None:
+    old = sender.objects.filter(pk=instance.pk).values_list("name", "slug").first() if instance.pk else None
+    instance._healthlib_shown_before = old
+
+
+def _topic_saved(sender, instance, created, **kwargs) -> None:
+    """A renamed topic changes the breadcrumbs and metadata of its articles' stored pages (its
+    description is not on them, so editing only that re-stores nothing)."""
+    if created or getattr(instance, "_healthlib_shown_before", None) == (instance.name, instance.slug):
+        return
     ids = list(instance.articles.filter(live_revision__isnull=False).values_list("pk", flat=True))
     transaction.on_commit(lambda: refresh_topic_articles(ids))
 
@@ -401,10 +398,11 @@ def _topic_deleting(sender, instance, **kwargs) -> None:
 
 def connect() -> None:
     from django.core.signals import setting_changed
-    from django.db.models.signals import post_save, pre_delete
+    from django.db.models.signals import post_save, pre_delete, pre_save
 
     from healthlib.models import Topic
 
     setting_changed.connect(clear_fingerprint_cache, dispatch_uid="healthlib.reader_pages.settings")
+    pre_save.connect(_topic_saving, sender=Topic, dispatch_uid="healthlib.reader_pages.topic_saving")
     post_save.connect(_topic_saved, sender=Topic, dispatch_uid="healthlib.reader_pages.topic_saved")
     pre_delete.connect(_topic_deleting, sender=Topic, dispatch_uid="healthlib.reader_pages.topic_deleting")

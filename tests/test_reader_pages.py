@@ -256,3 +256,18 @@ def test_settings_that_cannot_change_the_page_keep_the_stored_pages(client, libr
     assert reader_pages.fingerprint() == before
     settings.HEALTHLIB = {"SITE_NAME": "Another library"}
     assert reader_pages.fingerprint() != before
+
+
+def test_only_a_topics_name_or_slug_re_stores_its_articles(
+    library, topic, monkeypatch, django_capture_on_commit_callbacks
+):
+    refreshed: list[int] = []
+    monkeypatch.setattr(reader_pages, "refresh", refreshed.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        topic.description = "A new description (shown on the topic page only)."
+        topic.save()
+    assert refreshed == []
+    with django_capture_on_commit_callbacks(execute=True):
+        topic.name = "Kinds of treatment"
+        topic.save()
+    assert sorted(refreshed) == sorted([library["article"].pk, library["other"].pk])
