@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+]
+#: The marks every browser test module uses: ``pytestmark = BROWSER_TEST_MARKS``.
+BROWSER_TEST_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"!!! {CHROMIUM} is missing: browser tests SKIPPED !!!"),
 ]
 
 

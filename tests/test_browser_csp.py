@@ -16,7 +16,7 @@ from django.urls import reverse
 from healthlib import workflow
 from healthlib.conf import healthlib_settings
 from immunotherapy.csp import CONTENT_SECURITY_POLICY
-from tests.browser import CHROMIUM, launch_chromium
+from tests.browser import BROWSER_TEST_MARKS, CHROMIUM, launch_chromium
 from tests.conftest import ARTICLE_CONTENT, edited, make_user
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
@@ -24,11 +24,7 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "scree
 if not Path(CHROMIUM).exists():  # pragma: no cover
     print(f"\n!!! {CHROMIUM} is missing: the browser tests in {__name__} are SKIPPED.\n")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"!!! {CHROMIUM} is missing: browser tests SKIPPED !!!"),
-]
+pytestmark = BROWSER_TEST_MARKS
 
 RECORDER = """
 window.__cspViolations = [];

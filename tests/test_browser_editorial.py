@@ -14,7 +14,7 @@ from django.utils import timezone
 from healthlib import workflow
 from healthlib.conf import healthlib_settings
 from healthlib.models import Article, GlossaryTerm, State
-from tests.browser import CHROMIUM, launch_chromium
+from tests.browser import BROWSER_TEST_MARKS, CHROMIUM, launch_chromium
 from tests.conftest import ARTICLE_CONTENT, edited, make_user
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
@@ -25,11 +25,7 @@ if not Path(CHROMIUM).exists():  # pragma: no cover
         "Install Debian's chromium (make browser-deps, as root) to run them.\n"
     )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"!!! {CHROMIUM} is missing: browser tests SKIPPED !!!"),
-]
+pytestmark = BROWSER_TEST_MARKS
 
 BODY = """## What they do
 

@@ -13,7 +13,7 @@ import pytest
 from django.test import override_settings
 
 from tests import reader_fixtures
-from tests.browser import CHROMIUM, launch_chromium
+from tests.browser import BROWSER_TEST_MARKS, CHROMIUM, launch_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
@@ -23,11 +23,7 @@ for missing, how in ((CHROMIUM, "install Debian's chromium (make browser-deps)")
     if not Path(missing).exists():  # pragma: no cover
         print(f"\n!!! {missing} is missing: browser tests in {__name__} are SKIPPED; {how}.\n")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"!!! {CHROMIUM} is missing: browser tests SKIPPED !!!"),
-]
+pytestmark = BROWSER_TEST_MARKS
 
 clear_page_cache = reader_fixtures.clear_page_cache
 library = reader_fixtures.library
