@@ -44,14 +44,18 @@ test-postgres: $(STAMP)
 wheel-check: $(STAMP)
 	$(BIN)/python tests/check_wheel.py
 
+# $(call apt_install,PROGRAM,what happens without it): Debian's package of that name, installed when
+# the program is missing and we are root with apt-get; otherwise a loud message and nothing else.
+apt_install = if command -v $(1) >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "==> installing Debian's $(1)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
+	else echo "!! $(1) is missing and we are not root: $(2)"; fi
+
 # Browser tests drive Debian's Chromium. Installed here when missing and we are root;
 # otherwise those tests skip with a loud message.
 browser-deps:
-	@if command -v chromium >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "==> installing Debian's chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "!! chromium is missing and we are not root: browser tests will be SKIPPED"; fi
+	@$(call apt_install,chromium,browser tests will be SKIPPED)
 
 # axe-core (accessibility checks in tests/test_browser_reader.py), from the npm registry.
 AXE := .cache/npm/node_modules/axe-core/axe.min.js
@@ -67,11 +71,7 @@ bench: $(STAMP) bench-deps
 
 # wrk from Debian's packages drives the throughput runs; without it bench/run.py uses a slower Python load generator.
 bench-deps:
-	@if command -v wrk >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "==> installing Debian's wrk for the benchmarks"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
-	else echo "!! wrk is missing and we are not root: throughput uses the Python load generator"; fi
+	@$(call apt_install,wrk,throughput uses the Python load generator)
 
 # Readers under write load (not part of `make test`): gunicorn on 127.0.0.1, 64 readers for at least 30 s
 # while another process publishes 100 revisions; fails on any 5xx or leaked draft text. See docs/stress.md.
