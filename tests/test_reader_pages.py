@@ -3,6 +3,8 @@ kept current by every change that shows on the page, and never used when it is s
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.db import connection
 from django.test import override_settings
@@ -186,7 +188,10 @@ def test_a_changed_template_changes_the_fingerprint(library, tmp_path, settings)
     assert reader_pages.fingerprint() not in (before, changed)
 
 
-def test_relink_command_stores_pages_for_the_current_templates(client, library, settings, tmp_path):
+@pytest.mark.parametrize(
+    "options, message", [((), "Re-linked 3 article(s)."), (("--pages-only",), "Stored 3 article page(s) again.")]
+)
+def test_relink_command_stores_pages_for_the_current_templates(client, library, settings, tmp_path, options, message):
     from django.core.management import call_command
 
     (tmp_path / "healthlib").mkdir()
@@ -194,7 +199,9 @@ def test_relink_command_stores_pages_for_the_current_templates(client, library, 
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
     assert "Site disclaimer" in page(client)  # rendered per request: the stored page is stale
     assert "Site disclaimer" not in stored(library["article"])
-    call_command("healthlib_relink", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    out = io.StringIO()
+    call_command("healthlib_relink", *options, stdout=out)
+    assert out.getvalue().startswith(message)
     assert "Site disclaimer" in stored(library["article"])
     assert Article.objects.get(pk=library["article"].pk).live_page_key == reader_pages.fingerprint()
 
