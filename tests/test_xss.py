@@ -24,6 +24,7 @@ import collections
 import datetime
 import os
 import re
+import time
 import unicodedata
 from urllib.parse import urlencode
 
@@ -33,7 +34,7 @@ from django.core.cache import caches
 from django.db import transaction
 from django.test import Client, TestCase, override_settings
 
-from healthlib import notifications, preview_links, signals, workflow
+from healthlib import editor_preview, notifications, preview_links, signals, workflow
 from healthlib.conf import DEFAULTS, healthlib_settings
 from healthlib.exceptions import InvalidContent
 from healthlib.models import Article, GlossaryTerm, ReviewerProfile
@@ -584,10 +585,24 @@ browser_only = [
     pytest.mark.browser,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"!!! {CHROMIUM} is missing: browser tests SKIPPED !!!"),
 ]
-#: Wait for every image to finish (an onerror handler runs then), then two frames and a task.
+#: Wait until every image has fired its load or error event (an onerror handler runs then), then two
+#: frames and a task. ``complete`` alone is not enough: Chromium can report a broken image complete
+#: before it has dispatched the error event. Events are recorded from the start of each document
+#: (RECORD_PAGE_EVENTS), but only for images in the document when they fire: an image that loaded
+#: while detached (the admin clones its empty inline rows) is complete and unrecorded. So an
+#: unrecorded broken image gets a short grace period for its error event and then counts as settled;
+#: an incomplete one must settle within 10 s or the check fails loudly.
 SETTLE = """async () => {
-  await Promise.all([...document.images].map(img => img.complete ? null :
-    new Promise(done => { img.addEventListener('load', done); img.addEventListener('error', done); })));
+  const settledImages = window.__settledImages;
+  const settle = (img, ms, late) => new Promise((done, fail) => {
+    const timer = setTimeout(() => late ? fail(new Error('image never fired load or error: ' +
+      img.outerHTML.slice(0, 160))) : done(), ms);
+    const finish = () => { clearTimeout(timer); done(); };
+    img.addEventListener('load', finish); img.addEventListener('error', finish);
+  }).then(() => settledImages.add(img));
+  await Promise.all([...document.images]
+    .filter(img => (img.hasAttribute('src') || img.hasAttribute('srcset')) && !settledImages.has(img))
+    .map(img => !img.complete ? settle(img, 10000, true) : img.naturalWidth ? null : settle(img, 100, false)));
   await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 0))));
   return window.__xss;
 }"""
@@ -600,6 +615,22 @@ MARKDOWNX_PREVIEW = """async (text) => {
   const preview = document.querySelector('.markdownx-preview');
   preview.innerHTML = await response.text();
 }"""
+#: Recorded from the start of every document, before its own scripts run:
+#: - images that fired load or error (SETTLE);
+#: - markdownx's answers. markdownx fills each editor's preview once the page is ready, from a
+#:   request of its own; that answer can land after a test has put its own markup in the preview
+#:   and wipe it out, so a visit waits for every widget's first answer (MARKDOWNX_ANSWERED).
+RECORD_PAGE_EVENTS = """window.__settledImages = new WeakSet();
+for (const type of ['load', 'error']) {
+  window.addEventListener(type, event => {
+    if (event.target instanceof HTMLImageElement) window.__settledImages.add(event.target);
+  }, true);
+}
+window.__markdownxAnswers = 0;
+for (const type of ['markdownx.update', 'markdownx.updateError']) {
+  window.addEventListener(type, () => { window.__markdownxAnswers += 1; }, true);
+}"""
+MARKDOWNX_ANSWERED = "() => window.__markdownxAnswers >= document.getElementsByClassName('markdownx').length"
 
 
 @pytest.fixture(scope="module")
@@ -667,6 +698,7 @@ class Tab:
 
     def __init__(self, browser, live_url: str, session: str | None = None) -> None:
         self.context = browser.new_context()
+        self.context.add_init_script(RECORD_PAGE_EVENTS)
         self.live_url = live_url
         if session is not None:
             self.context.add_cookies([{"name": "sessionid", "value": session, "url": live_url}])
@@ -689,6 +721,7 @@ class Tab:
     def visit(self, path: str) -> bool:
         response = self.page.goto(self.live_url + path, wait_until="load")
         assert response is not None and response.status == 200, (path, response and response.status)
+        self.page.wait_for_function(MARKDOWNX_ANSWERED)
         ran = self.ran()
         # A payload that navigates (meta refresh, base href, form) is as bad as one that runs.
         moved = self.page.url.split("#")[0] != self.live_url + path.split("#")[0]
@@ -721,6 +754,30 @@ def test_chromium_harness_detects_a_payload_that_runs(plan, live_url, browser):
         assert tab.ran()
         tab.page.evaluate("() => { window.__xss = undefined; setTimeout(() => alert(1), 0); }")
         assert tab.ran()
+    finally:
+        tab.close()
+
+
+@in_chromium
+def test_chromium_visit_waits_for_the_editors_own_preview(plan, live_url, browser, monkeypatch):
+    """A visit returns only after markdownx has filled every preview itself.
+
+    Otherwise that late answer can replace what a test put in the preview before the test looks:
+    CI once saw the positive control above miss its payload that way.
+    """
+    render = editor_preview.render_markdown
+
+    def slow_render(text: str) -> str:
+        time.sleep(0.5)
+        return render(text)
+
+    monkeypatch.setattr(editor_preview, "render_markdown", slow_render)
+    tab = Tab(browser, live_url, plan["editor"])
+    try:
+        assert not tab.visit("/admin/healthlib/article/add/")
+        widgets = tab.page.evaluate("() => document.getElementsByClassName('markdownx').length")
+        assert widgets >= 1
+        assert tab.page.evaluate("() => window.__markdownxAnswers") == widgets
     finally:
         tab.close()
 
