@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Test files spread over the cores (pytest-xdist); a file stays on one worker, so its module
+# fixtures are built once. Serial: make test PYTEST_ARGS=
+PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadfile
 
 .PHONY: run test test-sqlite test-postgres lint migrations-check wheel-check browser-deps axe demo bench bench-deps stress clean
 

@@ -102,3 +102,14 @@ def _page_cache_off(request, monkeypatch):
 
         dummy = DummyCache("healthlib-pages-off", {})
         monkeypatch.setattr("healthlib.cache._cache", lambda: dummy)
+
+
+#: Modules that take minutes. They start first, so that under pytest-xdist (``--dist loadfile``, as
+#: ``make test`` runs it) no worker is left running one of them alone at the end. Each builds and
+#: rolls back its own data, so it does not depend on running in pytest-django's usual place.
+SLOW_MODULES = ("test_xss.py",)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in SLOW_MODULES)
