@@ -751,7 +751,12 @@ def test_chromium_harness_detects_a_payload_that_runs(plan, live_url, browser):
         tab.page.evaluate(
             "() => { document.querySelector('.markdownx-preview').innerHTML = '<img src=x onerror=window.__xss=1>'; }"
         )
-        assert tab.ran()
+        # If this ever fails again, say what the preview held and what became of the image.
+        assert tab.ran(), tab.page.evaluate(
+            "() => { const img = document.querySelector('.markdownx-preview img');"
+            " return {preview: document.querySelector('.markdownx-preview').innerHTML.slice(0, 200),"
+            " image: img && {complete: img.complete, width: img.naturalWidth, recorded: window.__settledImages.has(img)}}; }"
+        )
         tab.page.evaluate("() => { window.__xss = undefined; setTimeout(() => alert(1), 0); }")
         assert tab.ran()
     finally:
