@@ -31,7 +31,7 @@ from urllib.parse import urlencode
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.cache import caches
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client, TestCase, override_settings
 
 from healthlib import editor_preview, notifications, preview_links, signals, workflow
@@ -165,6 +165,12 @@ PROFILE_FIELDS = ("display_name", "credentials", "specialty", "bio_url")
 def corpus(django_db_setup, django_db_blocker):
     """The whole corpus in the database, built once; rolled back when the module ends."""
     with django_db_blocker.unblock():
+        if Group._meta.db_table not in connection.introspection.table_names():
+            # pytest-django sets up the test database only for a selection with a database test in it.
+            pytest.fail(
+                "no test database: the Chromium tests alone do not ask pytest-django for one; "
+                "select a database test with them, e.g. add tests/test_models.py"
+            )
         with transaction.atomic():
             # Run the after-commit work (search index, glossary relinking) as a commit would. Mail is
             # plain text and not an HTML entry point: its receivers are off while the corpus is built.
