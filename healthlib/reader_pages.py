@@ -328,12 +328,19 @@ def derive(article) -> None:
 
 
 def save_mentions(article) -> None:
-    """Rewrite the article's rows in the term-mention index (the term page's "articles that use this term")."""
+    """Bring the article's rows in the term-mention index (the term page's "articles that use this
+    term") in line with its live body, writing only what differs: a page stored again for new
+    templates or dates has the same links, and re-storing every page after a deploy writes no rows."""
     from healthlib.models import TermMention
 
-    slugs = linked_term_slugs(article.live_body_html) if article.live_revision_id else []
-    TermMention.objects.filter(article_id=article.pk).delete()
-    TermMention.objects.bulk_create([TermMention(article_id=article.pk, slug=slug) for slug in slugs])
+    linked = set(linked_term_slugs(article.live_body_html)) if article.live_revision_id else set()
+    rows = TermMention.objects.filter(article_id=article.pk)
+    indexed = set(rows.values_list("slug", flat=True))
+    if indexed - linked:
+        rows.filter(slug__in=indexed - linked).delete()
+    TermMention.objects.bulk_create(
+        [TermMention(article_id=article.pk, slug=slug) for slug in sorted(linked - indexed)]
+    )
 
 
 def refresh(article_id: int) -> bool:

@@ -73,9 +73,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not _flag("PG_BEHIND_POOLER", False):
-    # Parameters bound by the server and statements prepared after five runs on a connection: a stored
-    # article page's two queries then skip the planner (most of their cost). Transaction-mode poolers
-    # such as PgBouncer cannot keep prepared statements: set PG_BEHIND_POOLER=1 behind one.
+    # Why, and when not: PG_BEHIND_POOLER in the docstring above.
     DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 
 # HTTPS only: cookies never travel over plain http; browsers remember to use https (HSTS).

@@ -199,11 +199,15 @@ def test_relink_command_stores_pages_for_the_current_templates(client, library, 
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
     assert "Site disclaimer" in page(client)  # rendered per request: the stored page is stale
     assert "Site disclaimer" not in stored(library["article"])
+    mentions = sorted(TermMention.objects.values_list("pk", "article_id", "slug"))
+    assert mentions
     out = io.StringIO()
     call_command("healthlib_relink", *options, stdout=out)
     assert out.getvalue().startswith(message)
     assert "Site disclaimer" in stored(library["article"])
     assert Article.objects.get(pk=library["article"].pk).live_page_key == reader_pages.fingerprint()
+    # The links did not change, so the mention index was left as it was, not rewritten.
+    assert sorted(TermMention.objects.values_list("pk", "article_id", "slug")) == mentions
 
 
 def test_content_cannot_forge_the_related_marker_or_the_origin(wf, client, library, editor, reviewer):

@@ -252,7 +252,7 @@ def test_uncached_article_page_uses_at_most_four_queries(client, big_article, dj
 
 
 @override_settings(HEALTHLIB={"AD_SLOTS": ["after_section_1", "after_section_5", "end"]})
-def test_uncached_article_page_with_ads_uses_at_most_four_queries(
+def test_article_page_with_ads_is_rendered_per_request_until_stored_again(
     client, big_article, django_assert_max_num_queries, django_assert_num_queries
 ):
     # The page stored at publish has no ads: it is stale for these settings and rendered per request

@@ -4,8 +4,8 @@ from django.db import models
 
 
 class TermMention(models.Model):
-    """One live article linking to one glossary term (by slug), rewritten whenever the article's
-    live body is; a derived index, never edited by hand."""
+    """One live article linking to one glossary term (by slug), brought in line whenever the
+    article's live body changes; a derived index, never edited by hand."""
 
     article = models.ForeignKey("healthlib.Article", on_delete=models.CASCADE, related_name="term_mentions")
     slug = models.SlugField(max_length=200, db_index=True)
