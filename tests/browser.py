@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ CHROMIUM_ARGS = [
 BROWSER_TEST_MARKS = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("quiet_live_server"),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"!!! {CHROMIUM} is missing: browser tests SKIPPED !!!"),
 ]
 
@@ -49,3 +51,48 @@ def launch_chromium() -> Iterator:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+class _ServerRequests:
+    """Requests the live server's threads are handling (the test client's, in this thread, are not counted)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def started(self, **kwargs) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            with self.changed:
+                self.count += 1
+
+    def finished(self, **kwargs) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            with self.changed:
+                self.count -= 1
+                self.changed.notify_all()
+
+
+@pytest.fixture
+def quiet_live_server(browser, live_server, transactional_db):
+    """After each browser test: close its pages, then wait for the live server to finish what it was
+    answering, before the database is flushed.
+
+    A page can still have a request in flight when a test ends (markdownx fetches its preview when a
+    form loads). On PostgreSQL the flush's TRUNCATE then deadlocked with that request's queries.
+    Torn down before ``transactional_db`` and ``live_server`` because it depends on them.
+    """
+    from django.core.signals import request_finished, request_started
+
+    requests = _ServerRequests()
+    request_started.connect(requests.started, dispatch_uid="tests.browser.started")
+    request_finished.connect(requests.finished, dispatch_uid="tests.browser.finished")
+    try:
+        yield
+        for context in browser.contexts:
+            context.close()
+        with requests.changed:
+            # Bounded: if a request never reports its end, the flush goes ahead as it did before.
+            requests.changed.wait_for(lambda: requests.count <= 0, timeout=10)
+    finally:
+        request_started.disconnect(dispatch_uid="tests.browser.started")
+        request_finished.disconnect(dispatch_uid="tests.browser.finished")

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AnonymousUser, Group, User
 from healthlib import workflow
 from healthlib.conf import healthlib_settings
 from healthlib.models import ReviewerProfile
+from tests.browser import quiet_live_server  # noqa: F401  (a fixture the browser test modules use)
 
 ARTICLE_CONTENT = {
     "title": "Checkpoint inhibitors",
