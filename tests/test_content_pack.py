@@ -243,6 +243,10 @@ CORRECTIONS = [
     ("article", "vaccines-during-and-after-immunotherapy", ["at least 1 year", "a flu shot may still be advised"],
      ["vaccines are often put off until at least 6 months"]),
     ("article", "immunotherapy-side-effects", ["jco.21.01440", "fda-eliminates-risk-evaluation"], []),
+    # Trouble breathing is an emergency wherever a term names it.
+    ("term", "infusion-reaction", ["call 911 if you have trouble breathing"], []),
+    ("term", "cytokine-release-syndrome", ["call 911 if you have trouble breathing"], []),
+    ("term", "pneumonitis", ["call 911 if you have severe trouble breathing"], []),
 ]  # fmt: skip
 
 
