@@ -1,4 +1,4 @@
-"""Flesch-Kincaid grade level and reading time, computed from rendered (sanitized) HTML.
+"""Flesch-Kincaid grade, SMOG grade and reading time, computed from rendered (sanitized) HTML.
 
 Hand-written rather than taken from ``textstat``: textstat counts syllables through
 hyphenation dictionaries whose results change between releases, and a grade stored on a
@@ -16,6 +16,11 @@ from dataclasses import dataclass
 from healthlib.conf import healthlib_settings
 
 FLESCH_KINCAID = (0.39, 11.8, 15.59)
+# McLaughlin's SMOG formula (1969): 1.0430 * sqrt(polysyllables * 30 / sentences) + 3.1291. It counts
+# words of three or more syllables, so it catches long medical words that short sentences hide from
+# Flesch-Kincaid; health-literacy guidance asks for both.
+SMOG = (1.0430, 30, 3.1291)
+POLYSYLLABLE = 3
 _BLOCK_END = re.compile(r"</(p|li|h[1-6]|td|th|dt|dd|blockquote|pre|figcaption|caption|summary)\s*>|<br\s*/?>", re.I)
 _TAG = re.compile(r"<[^>]*>")
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
@@ -30,6 +35,8 @@ class Readability:
     syllables: int
     grade: float | None
     reading_minutes: int
+    polysyllables: int = 0
+    smog: float | None = None
 
 
 def count_syllables(word: str) -> int:
@@ -56,20 +63,24 @@ def text_blocks(html: str) -> list[str]:
 
 
 def measure(html: str) -> Readability:
-    """Flesch-Kincaid grade of rendered HTML. A block without end punctuation counts as one sentence."""
-    words = sentences = syllables = 0
+    """Flesch-Kincaid and SMOG grades of rendered HTML. A block without end punctuation counts as one sentence."""
+    words = sentences = syllables = polysyllables = 0
     for block in text_blocks(html):
         block_words = _WORD.findall(block)
         if not block_words:
             continue
         words += len(block_words)
-        syllables += sum(count_syllables(word) for word in block_words)
+        counts = [count_syllables(word) for word in block_words]
+        syllables += sum(counts)
+        polysyllables += sum(1 for n in counts if n >= POLYSYLLABLE)
         ends = len(_SENTENCE_END.findall(block))
         sentences += ends if ends and _SENTENCE_END.search(block.rstrip()[-1:] + " ") else ends + 1
-    grade = None
+    grade = smog = None
     if words:
         a, b, c = FLESCH_KINCAID
         grade = round(a * words / sentences + b * syllables / words - c, 1)
+        factor, sample, base = SMOG
+        smog = round(factor * math.sqrt(polysyllables * sample / sentences) + base, 1)
     per_minute = healthlib_settings.READING_WORDS_PER_MINUTE
     minutes = math.ceil(words / per_minute) if words else 0
-    return Readability(words, sentences, syllables, grade, minutes)
+    return Readability(words, sentences, syllables, grade, minutes, polysyllables, smog)

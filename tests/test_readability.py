@@ -32,3 +32,22 @@ def test_harder_text_scores_higher():
 
 def test_empty_text():
     assert measure("").grade is None
+
+
+def test_smog_matches_a_hand_computed_passage():
+    # 3 sentences; words of 3+ syllables: "immunotherapy" (6), "oncologist" (4); "immune" has 2.
+    # 1.0430 * sqrt(2 * 30 / 3) + 3.1291 = 1.0430 * 4.4721 + 3.1291 = 4.6644 + 3.1291 = 7.7935 -> 7.8
+    result = measure("<p>Immunotherapy can help. It uses the immune system.</p><ul><li>Ask your oncologist</li></ul>")
+    assert (result.sentences, result.polysyllables) == (3, 2)
+    assert result.smog == 7.8
+
+
+def test_smog_rises_with_long_words_that_flesch_kincaid_forgives():
+    plain = measure("<p>Your team can help. Ask what to do. Call if you feel sick.</p>")
+    medical = measure("<p>Hypophysitis is uncommon. Pneumonitis is serious. Thyroiditis is treatable.</p>")
+    assert plain.smog == 3.1
+    assert medical.smog > 10
+
+
+def test_empty_text_has_no_smog():
+    assert measure("").smog is None
