@@ -17,6 +17,9 @@ from contextlib import contextmanager
 import pytest
 from django.conf import settings
 from django.core.handlers.base import BaseHandler
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client, override_settings
 from django.urls import resolve
 
@@ -132,7 +135,8 @@ def reads(url: str, wsgi_app, secure: bool, conditional: dict):
     if not conditional:  # the WSGI wrapper leaves conditional requests to Django
         path, _, query = url.partition("?")
         scheme = {"wsgi.url_scheme": "https"} if secure else {}
-        status, headers, _ = call(wsgi_app, environ(path, QUERY_STRING=query, **scheme))
+        with connection_kept():
+            status, headers, _ = call(wsgi_app, environ(path, QUERY_STRING=query, **scheme))
         yield "WSGI wrapper, process memory", int(status[:3]), headers
 
 
@@ -198,16 +202,23 @@ def fast_stack():
 
 @pytest.fixture
 def wsgi_app():
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
+    return page_cache.CachedPagesWSGI(WSGIHandler())
 
-    # As in test_cache_fast_path: a real WSGIHandler would close the test's connection.
+
+@contextmanager
+def connection_kept():
+    """A real WSGIHandler closes the test's connection when a request starts and ends.
+
+    Disconnected around each call, not once: the test client's handler connects the receiver
+    again after each of its own requests.
+    """
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
-    yield page_cache.CachedPagesWSGI(WSGIHandler())
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @pytest.mark.parametrize("how", list(FILLS))
