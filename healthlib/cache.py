@@ -7,17 +7,29 @@ never read again and expires on its own. Because the version lives in the cache,
 across processes and servers as long as they share the cache (a file-based, database, Redis
 or memcached cache; not the per-process local-memory cache).
 
-The version is the time of the change in nanoseconds, so it doubles as ``Last-Modified`` for
-listing pages without a database query.
+The version is the time of the change in nanoseconds, a lower bound of every page's
+``Last-Modified``.
 
 Only anonymous GET and HEAD requests are served from and stored in the cache; responses to
 logged-in users are marked ``private``. ETags are computed from the page bytes, so a
-conditional GET answered from the cache costs no database query at all.
+conditional GET answered from the cache costs no database query at all. ``Last-Modified`` is the
+time a page's current bytes were first served (remembered per page), so it moves whenever the
+bytes do, even when they change because of *another* item (a re-linked term, a new related
+article), and stays put across publishes that leave the page as it was.
+
+A page's key holds the scheme, host and path and only the query parameters its view declares
+(``reader_page(query={...})``), normalised; the view sees only those. Any other query string
+maps to the same entry, so a flood of junk query strings creates no entries. The content version
+lives outside the space the page cache culls (see :func:`_bookkeeping`).
 
 :class:`PageCacheMiddleware`, placed first in ``MIDDLEWARE``, answers those requests from the
-cache before sessions, authentication, CSRF and URL resolution run (a cached page then costs a
-small fraction of a rendered one). It stores the page with the headers the rest of the middleware
-added, so a page served by the fast path carries the same headers as one served by the full stack.
+cache before sessions, authentication, CSRF and the view run (a cached page then costs a
+small fraction of a rendered one). When it is installed it alone writes pages to the cache, always
+with the headers the rest of the middleware added (security headers, CSP, X-Frame-Options), and it
+replays only pages stored that way, 304s included: a page served by the fast path carries the same
+headers as one served by the full stack, whichever request (anonymous, with a stale session cookie,
+with an ``Authorization`` header, HEAD, conditional) filled the cache. A response the stack changed
+beyond adding headers (compressed, or varying on more than the cookie) is not stored for it.
 Each process also keeps recently served pages in memory, keyed like the shared cache (content
 version included), so only the version is read from the shared cache per request and a publish
 in any process still retires every page at once.
@@ -28,25 +40,30 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable
-from functools import wraps
+from collections.abc import Callable, Mapping
+from functools import lru_cache, wraps
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.filebased import FileBasedCache
-from django.core.exceptions import DisallowedHost
+from django.core.exceptions import DisallowedHost, SuspiciousOperation
 from django.core.handlers.wsgi import get_path_info, get_script_name
+from django.core.signals import setting_changed
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.http import HttpRequest, HttpResponse
-from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
-from django.utils.encoding import escape_uri_path, iri_to_uri
-from django.utils.http import http_date
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.urls import Resolver404, get_urlconf, resolve
+from django.utils.cache import cc_delim_re, get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.http import http_date, urlencode
 
 from healthlib import signals
 from healthlib.conf import healthlib_settings
 
 VERSION_KEY = "healthlib:content-version"
 PAGE_KEY = "healthlib:page:{version}:{digest}"
+#: Per page, across content versions: (ETag, Last-Modified) of the bytes it was last served with.
+VALIDATORS_KEY = "healthlib:validators:{digest}"
+#: A declared query parameter's normaliser: the raw value in, its canonical form (or None: ignored) out.
+Normaliser = Callable[[str], "str | None"]
 #: Responses are stored as (body, content type, Last-Modified timestamp or None, ETag), plus, when
 #: stored by :class:`PageCacheMiddleware`, the other headers of the full response.
 CachedPage = tuple
@@ -63,9 +80,39 @@ def _cache():
     return caches[healthlib_settings.CACHE_ALIAS]
 
 
+def _bookkeeping():
+    """The cache holding the content version: one the page cache's culling cannot reach.
+
+    Pages may outnumber a cache's ``MAX_ENTRIES`` in normal use. FileBasedCache then deletes random
+    files of its directory, the version's among them, which retires every page at once and lets
+    ``Last-Modified`` step back. It never looks into subdirectories, so the version lives in one.
+    Redis, memcached and the local-memory cache evict least-recently-used keys first, and the
+    version is read on every request. ``CACHE_BOOKKEEPING_ALIAS`` names another cache (for a
+    DatabaseCache, whose culling deletes keys in key order).
+    """
+    alias = healthlib_settings.CACHE_BOOKKEEPING_ALIAS
+    if alias:
+        return caches[alias]
+    cache = _cache()
+    if isinstance(cache, FileBasedCache):
+        return _file_bookkeeping(cache)
+    return cache
+
+
+def _file_bookkeeping(cache: FileBasedCache) -> FileBasedCache:
+    # The page cache's key prefix, version and key function: sites sharing a directory stay apart.
+    return _file_bookkeeping_at(cache._dir, cache.key_prefix, cache.version, cache.key_func)
+
+
+@lru_cache(maxsize=8)
+def _file_bookkeeping_at(directory: str, key_prefix: str, version: int, key_func: Callable) -> FileBasedCache:
+    params = {"TIMEOUT": None, "KEY_PREFIX": key_prefix, "VERSION": version, "KEY_FUNCTION": key_func}
+    return FileBasedCache(os.path.join(directory, "healthlib"), params)
+
+
 def content_version() -> int:
     """The current content version; created on first use (or after the cache was cleared)."""
-    cache = _cache()
+    cache = _bookkeeping()
     stamp = _version_file_stamp(cache)
     if stamp is not None and _version_memo.get(stamp[0], (None,))[0] == stamp:
         return _version_memo[stamp[0]][1]
@@ -106,7 +153,7 @@ def invalidate(**kwargs) -> int:
     Connected to ``healthlib.signals.published``, ``reaffirmed`` and ``archived`` and to topic
     changes; call it yourself after changing what readers see by other means.
     """
-    cache = _cache()
+    cache = _bookkeeping()
     old = cache.get(VERSION_KEY) or 0
     # Strictly increasing even if two bumps land in the same nanosecond or clocks disagree.
     version = max(time.time_ns(), int(old) + 1)
@@ -120,6 +167,7 @@ def connect() -> None:
         signal.connect(invalidate, dispatch_uid=f"healthlib.cache.{id(signal)}")
     from healthlib.models import Article, Topic
 
+    setting_changed.connect(_forget_stack_digest, dispatch_uid="healthlib.cache.stack_digest")
     post_save.connect(invalidate, sender=Topic, dispatch_uid="healthlib.cache.topic_saved")
     post_delete.connect(invalidate, sender=Topic, dispatch_uid="healthlib.cache.topic_deleted")
     m2m_changed.connect(invalidate, sender=Article.topics.through, dispatch_uid="healthlib.cache.article_topics")
@@ -145,29 +193,93 @@ def _etag(body: bytes) -> str:
 
 def _respond(request: HttpRequest, page: CachedPage) -> HttpResponse:
     body, content_type, last_modified, etag = page[:4]
+    stack_headers = page[4] if len(page) > 4 else ()
     response = HttpResponse(body, content_type=content_type)
     response.headers["Content-Length"] = str(len(body))
-    for name, value in page[4] if len(page) > 4 else ():
+    for name, value in stack_headers:
         response.headers[name] = value
     response["ETag"] = etag
     if last_modified is not None:
         response["Last-Modified"] = http_date(last_modified)
     _public_cache_control(response)
     patch_vary_headers(response, ["Cookie"])
-    return get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
+    response = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
+    if response.status_code == 304:
+        # The rest of the stack adds its headers to a 304 too; a 304 built here keeps only the validators.
+        for name, value in stack_headers:
+            response.headers.setdefault(name, value)
+    return response
+
+
+def positive_int(value: str) -> str | None:
+    """Normaliser of a page number: ``"007"`` is ``"7"``; page 1, and anything not a page number, is no parameter."""
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 9 or int(value) <= 1:
+        return None
+    return str(int(value))
+
+
+@lru_cache(maxsize=1024)
+def _declared_query(path_info: str, urlconf: str) -> Mapping[str, Normaliser] | None:
+    """The query parameters of the reader page at this path, or None if it is not one."""
+    try:
+        match = resolve(path_info, urlconf)
+    except Resolver404:
+        return None
+    return getattr(match.func, "healthlib_query", None)
+
+
+def _query_of(path_info: str) -> Mapping[str, Normaliser] | None:
+    return _declared_query(path_info, get_urlconf() or settings.ROOT_URLCONF)
+
+
+def _normalised_query(query: QueryDict, declared: Mapping[str, Normaliser]) -> str:
+    pairs = []
+    for name in sorted(declared):
+        value = query.get(name)
+        if value is not None and (value := declared[name](value)) is not None:
+            pairs.append((name, value))
+    return urlencode(pairs)
 
 
 def page_key(request: HttpRequest) -> str:
-    """The cache key of the page at this request's host and path, under the current content version.
+    """The cache key of the page at this request's address, under the current content version.
 
-    The host is part of it because pages hold absolute URLs (canonical link, structured data).
+    Scheme and host are part of it because pages hold absolute URLs (canonical link, structured
+    data) and HTTPS responses carry HSTS; of the query string, only the parameters the page's view
+    declares, normalised.
     """
-    return _key_for(request.get_host(), request.get_full_path())
+    declared = _query_of(request.path_info) or {}
+    query = _normalised_query(request.GET, declared) if declared else ""
+    return _key_for(request.scheme, request.get_host(), request.path, query)
 
 
-def _key_for(host: str, full_path: str) -> str:
-    digest = hashlib.sha256(f"{host}{full_path}".encode()).hexdigest()
+def _key_for(scheme: str, host: str, path: str, query: str) -> str:
+    address = repr((scheme, host, path, query, _stack_digest()))
+    digest = hashlib.sha256(address.encode(errors="surrogatepass")).hexdigest()
     return PAGE_KEY.format(version=content_version(), digest=digest)
+
+
+#: Settings the rest of the stack adds response headers by (Django's security middleware, its
+#: clickjacking middleware, django-csp and Django's own CSP).
+HEADER_SETTINGS = ("SECURE_", "X_FRAME_OPTIONS", "CONTENT_SECURITY_POLICY", "CSP_")
+
+
+@lru_cache(maxsize=1)
+def _stack_digest() -> str:
+    """The middleware and the header settings, part of every key.
+
+    Pages are stored with the headers the stack added; after a deploy that changes them (a new
+    CSP, HSTS turned on) the pages stored before it are never replayed.
+    """
+    names = sorted(name for name in dir(settings) if name.startswith(HEADER_SETTINGS))
+    values = [("MIDDLEWARE", list(settings.MIDDLEWARE))] + [(name, getattr(settings, name)) for name in names]
+    return hashlib.sha256(repr(values).encode()).hexdigest()
+
+
+def _forget_stack_digest(**kwargs) -> None:
+    """Receiver of ``setting_changed`` (tests change settings within one process)."""
+    _stack_digest.cache_clear()
 
 
 def _may_skip_the_stack(request: HttpRequest) -> bool:
@@ -188,11 +300,13 @@ def _may_skip_the_stack(request: HttpRequest) -> bool:
 
 
 def _get_page(key: str) -> CachedPage | None:
+    """A page stored by :class:`PageCacheMiddleware`, with the full stack's headers, or None."""
     page = _local_pages.get(key)
     if page is None:
         page = _cache().get(key)
-        if page is not None:
-            _remember(key, page)
+        if page is None or len(page) < 5:
+            return None  # a page without the full stack's headers is never replayed without the stack
+        _remember(key, page)
     return page
 
 
@@ -255,11 +369,17 @@ class CachedPagesWSGI:
             and settings.SESSION_COOKIE_NAME not in environ.get("HTTP_COOKIE", "")
             and _may_skip_the_stack(request := _EnvironRequest(environ))
         ):
-            # The same full path as WSGIRequest.get_full_path(), hence the same key.
-            path_info = (get_path_info(environ) or "/").replace("/", "", 1)
-            path = escape_uri_path(f"{get_script_name(environ).rstrip('/')}/{path_info}")
-            query = environ.get("QUERY_STRING", "")
-            ready = _wsgi_page(_key_for(request.get_host(), f"{path}?{iri_to_uri(query)}" if query else path))
+            # The same path_info, path and query as WSGIRequest's, hence the same key.
+            path_info = get_path_info(environ) or "/"
+            path = f"{get_script_name(environ).rstrip('/')}/{path_info.replace('/', '', 1)}"
+            ready = None
+            if (declared := _query_of(path_info)) is not None:
+                try:
+                    query = _normalised_query(QueryDict(environ.get("QUERY_STRING", "")), declared) if declared else ""
+                except SuspiciousOperation:
+                    query = None  # too many fields: Django answers that
+                if query is not None:
+                    ready = _wsgi_page(_key_for(request.scheme, request.get_host(), path, query))
             if ready is not None:
                 headers, body = ready
                 start_response("200 OK", list(headers))
@@ -272,14 +392,17 @@ class PageCacheMiddleware:
 
     Put it first in ``MIDDLEWARE``. A request with a session cookie or an ``Authorization``
     header may belong to a logged-in user and goes through the full stack (where
-    :func:`reader_page` still serves anonymous visitors from the cache).
+    :func:`reader_page` still serves anonymous visitors from the cache). Every page that
+    :func:`reader_page` renders for an anonymous visitor, whichever way the request came, is
+    stored here, on the way out, with the headers the rest of the stack added.
     """
 
     def __init__(self, get_response: Callable) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if _may_skip_the_stack(request):
+        request.healthlib_page_cache = True  # reader_page leaves storing to this middleware
+        if _may_skip_the_stack(request) and _query_of(request.path_info) is not None:
             key = page_key(request)
             page = _get_page(key)
             if page is not None:
@@ -287,7 +410,7 @@ class PageCacheMiddleware:
             request.healthlib_page_key = key
         response = self.get_response(request)
         pending = getattr(response, "healthlib_page", None)
-        if pending is not None:
+        if pending is not None and _replayable(response, pending[1]):
             key, page = pending
             headers = tuple((k, v) for k, v in response.items() if k.lower() not in _OWN_HEADERS)
             page = (*page[:4], headers)
@@ -296,17 +419,69 @@ class PageCacheMiddleware:
         return response
 
 
-def reader_page(view: Callable | None = None, *, store: bool = True) -> Callable:
+def _replayable(response: HttpResponse, page: CachedPage) -> bool:
+    """Whether the stack sent the page as :func:`reader_page` made it, give or take headers.
+
+    Only then can the page plus the headers the stack added be replayed as what the stack would
+    send: not a 304 (fewer headers), nor a body the stack transformed (``GZipMiddleware``), nor a
+    response that varies on more than the cookie the fast path checks for (``Accept-Language``).
+    Anything else is left to the full stack, which :func:`reader_page` still answers from its cache.
+    """
+    if response.status_code != 200 or response.streaming or response.content != page[0]:
+        return False
+    if response.has_header("Content-Encoding") or response.get("ETag") != page[3]:
+        return False
+    return {v.lower() for v in cc_delim_re.split(response.get("Vary", "")) if v} <= {"cookie"}
+
+
+def _validators(key: str, body: bytes, not_before: int, *, remember: bool) -> tuple[str, int | None]:
+    """The page's ETag (from its bytes) and Last-Modified (when these bytes were first served).
+
+    A page's bytes depend on other items too (the terms its body links, its related articles, the
+    articles that use a term) and on the site's templates, so no date of its own item bounds them.
+    Instead each page remembers the ETag and date it was last served with: the same bytes keep
+    their date; new bytes are dated now, and after the previous date, so a client revalidating with
+    ``If-Modified-Since`` alone never gets a 304 for changed bytes, even within one second. Without
+    a record (never served, expired or culled) the date is now: never older than a date served
+    before, unless that one was pushed ahead by several changes within the same second. Pages not
+    stored (``remember=False``: search results, unbounded keys) keep no record and get no date:
+    clients revalidate them by ETag.
+    """
+    etag = _etag(body)
+    if not remember:
+        return etag, None
+    record_key = VALIDATORS_KEY.format(digest=key.rsplit(":", 1)[1])
+    cache = _cache()
+    known = cache.get(record_key)
+    if known is not None and known[0] == etag:
+        return etag, known[1]
+    last_modified = max(not_before, int(time.time()), known[1] + 1 if known is not None else 0)
+    cache.set(record_key, (etag, last_modified), timeout=healthlib_settings.CACHE_TIMEOUT)
+    return etag, last_modified
+
+
+def _declared_only(request: HttpRequest, declared: Mapping[str, Normaliser]) -> None:
+    """Show the view only the declared query parameters, normalised: its page is then a function of its key."""
+    request.GET = QueryDict(_normalised_query(request.GET, declared) if declared else "")
+
+
+def reader_page(
+    view: Callable | None = None, *, store: bool = True, query: Mapping[str, Normaliser] | None = None
+) -> Callable:
     """Decorate a reader view: page cache, ETag/Last-Modified, 304s and CDN-friendly Cache-Control.
 
-    The view may set ``response.healthlib_last_modified`` (a datetime) for a precise
-    ``Last-Modified``; otherwise the time of the last content change is used. With
-    ``store=False`` (search results: unbounded keys) pages get the headers but are not stored.
+    ``query`` maps the query parameters the view reads to their normalisers (e.g.
+    :func:`positive_int`); the view sees only those, normalised, and every other query string is
+    served the same page. The view may set ``response.healthlib_last_modified`` (a datetime), an
+    earliest ``Last-Modified``. With ``store=False`` (search results: unbounded keys) pages get
+    the headers but are not stored.
     """
+    declared = dict(query or {})
 
     def decorator(view_func: Callable) -> Callable:
         @wraps(view_func)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            _declared_only(request, declared)
             if request.method not in ("GET", "HEAD") or not _is_anonymous(request):
                 response = view_func(request, *args, **kwargs)
                 patch_cache_control(response, private=True, no_cache=True)
@@ -326,16 +501,19 @@ def reader_page(view: Callable | None = None, *, store: bool = True) -> Callable
             if response.status_code != 200 or response.streaming or response.cookies:
                 return response
             modified = getattr(response, "healthlib_last_modified", None)
-            last_modified = modified.timestamp() if modified is not None else version / 1e9
-            page = (response.content, response["Content-Type"], int(last_modified), _etag(response.content))
+            not_before = max(version // 10**9, int(modified.timestamp()) if modified is not None else 0)
+            etag, last_modified = _validators(key, response.content, not_before, remember=store)
+            page = (response.content, response["Content-Type"], last_modified, etag)
             response = _respond(request, page)
-            if store and fast_path_key is not None:
-                # Stored by the middleware, with the headers the rest of the stack adds.
+            if store and getattr(request, "healthlib_page_cache", False):
+                # Stored by the middleware, with the headers the rest of the stack adds on the way out.
                 response.healthlib_page = (key, page)
             elif store:
+                # No PageCacheMiddleware: only this decorator reads the page, inside the full stack.
                 cache.set(key, page, timeout=healthlib_settings.CACHE_TIMEOUT)
             return response
 
+        wrapper.healthlib_query = declared  # type: ignore[attr-defined]
         return wrapper
 
     if view is not None:

@@ -108,6 +108,14 @@ def check_reader_settings(app_configs=None, **kwargs) -> list[Error]:
     alias = user.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"])
     if alias not in getattr(settings, "CACHES", {"default": {}}):
         errors.append(Error(f"HEALTHLIB['CACHE_ALIAS'] names no cache in CACHES: {alias!r}.", id="healthlib.E021"))
+    bookkeeping = user.get("CACHE_BOOKKEEPING_ALIAS")
+    if bookkeeping is not None and bookkeeping not in getattr(settings, "CACHES", {"default": {}}):
+        errors.append(
+            Error(
+                f"HEALTHLIB['CACHE_BOOKKEEPING_ALIAS'] names no cache in CACHES: {bookkeeping!r}.",
+                id="healthlib.E021",
+            )
+        )
     for key in ("CACHE_TIMEOUT", "CACHE_MAX_AGE", "CACHE_STALE_WHILE_REVALIDATE"):
         value = user.get(key, 0)
         if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):

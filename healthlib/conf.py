@@ -57,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_TIMEOUT": 86400,
     "CACHE_MAX_AGE": 300,
     "CACHE_STALE_WHILE_REVALIDATE": 60,
+    # The cache holding the content version, out of reach of the page cache's culling; None: the page
+    # cache itself (for a FileBasedCache, a subdirectory it never culls).
+    "CACHE_BOOKKEEPING_ALIAS": None,
     # Items per page of search results, recently reviewed articles on the home page, and feed entries.
     "SEARCH_PAGE_SIZE": 20,
     "RECENT_ARTICLES": 6,

@@ -2,7 +2,7 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
 from healthlib import feeds, sitemaps, views
-from healthlib.cache import reader_page
+from healthlib.cache import positive_int, reader_page
 from healthlib.preview_links import shared_preview
 
 app_name = "healthlib"
@@ -18,7 +18,9 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("feeds/rss/", reader_page(feeds.LatestArticlesFeed()), name="feed_rss"),
     path("feeds/atom/", reader_page(feeds.LatestArticlesAtomFeed()), name="feed_atom"),
-    path("sitemap.xml", reader_page(sitemap), {"sitemaps": sitemaps.SITEMAPS}, name="sitemap"),
+    path(
+        "sitemap.xml", reader_page(sitemap, query={"p": positive_int}), {"sitemaps": sitemaps.SITEMAPS}, name="sitemap"
+    ),
     path("preview/revision/<int:pk>/", views.preview_revision, name="preview_revision"),
     path("preview/shared/<str:token>/", shared_preview, name="shared_preview"),
 ]

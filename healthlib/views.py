@@ -24,7 +24,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from healthlib import reader_pages, structured_data
-from healthlib.cache import reader_page
+from healthlib.cache import positive_int, reader_page
 from healthlib.conf import healthlib_settings
 from healthlib.models import Article, ArticleType, Decision, GlossaryTerm, Kind, Review, Revision, Topic
 
@@ -203,16 +203,17 @@ def term_detail(request: HttpRequest, slug: str) -> HttpResponse:
 # ---------------------------------------------------------------- search
 
 
-@reader_page(store=False)
+def _search_text(value: str) -> str | None:
+    return value.strip()[:200] or None
+
+
+@reader_page(store=False, query={"q": _search_text, "page": positive_int})
 def search(request: HttpRequest) -> HttpResponse:
     from healthlib.search import search as run_search
 
-    query = request.GET.get("q", "").strip()[:200]
+    query = request.GET.get("q", "")
     page_size = healthlib_settings.SEARCH_PAGE_SIZE
-    try:
-        page_number = max(int(request.GET.get("page", "1")), 1)
-    except ValueError:
-        page_number = 1
+    page_number = int(request.GET.get("page", "1"))  # normalised by reader_page
     results = None
     page = None
     if query:

@@ -46,6 +46,7 @@ def test_partial_checklist_is_valid():
         ({"AD_SLOTS": ["after_section_0"]}, "healthlib.E020"),
         ({"AD_SLOTS": ["inside_section_2"]}, "healthlib.E020"),
         ({"CACHE_ALIAS": "nope"}, "healthlib.E021"),
+        ({"CACHE_BOOKKEEPING_ALIAS": "nope"}, "healthlib.E021"),
         ({"CACHE_MAX_AGE": -1}, "healthlib.E021"),
         ({"EDITORIAL_POLICY_SLUG": "not a slug"}, "healthlib.E022"),
         ({"SEARCH_PAGE_SIZE": 0}, "healthlib.E022"),
