@@ -19,10 +19,12 @@ import datetime
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections, models
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery
@@ -57,6 +59,7 @@ from healthlib.models import (
     Topic,
     WorkflowEvent,
 )
+from healthlib.request_ids import IdModelMultipleChoiceField, parse_id
 
 DUE_SOON_DAYS = 30
 #: Rows per page of the review queue, and rows shown per list of the review-dates page (rendering rows
@@ -153,12 +156,45 @@ class ReviewerFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         value = self.value()
-        if not value or not value.isdigit():
+        if not value:
             return queryset
+        reviewer = parse_id(value)
+        if reviewer is None:
+            # Django's answer to a filter value it cannot use: the unfiltered list, with "?e=1".
+            raise IncorrectLookupParameters(value)
         reviewed = Review.objects.filter(
-            revision_id=OuterRef("live_revision_id"), reviewer_id=int(value), decision__in=REVIEWED
+            revision_id=OuterRef("live_revision_id"), reviewer_id=reviewer, decision__in=REVIEWED
         )
         return queryset.filter(Exists(reviewed))
+
+
+# ---------------------------------------------------------------- ids in admin URLs and forms
+
+
+class IdCheckingAdmin(admin.ModelAdmin):
+    """The ids Django's admin reads without checking them, read through :mod:`healthlib.request_ids`.
+
+    Ids in change URLs are Django's (the model field's ``to_python`` and range-checked lookups;
+    see ``healthlib.models.content._InRangeExact`` for Article and GlossaryTerm). Three places
+    were 500s:
+
+    * ``?_to_field=`` left empty: Django looked up a field named "" (it means no field);
+    * posted many-to-many choices and the changelist's selected rows are ``pk__in`` lookups,
+      which Django does not range-check: an id beyond 64 bits was an OverflowError on SQLite,
+      and a selected row that is not a number a ValueError.
+    """
+
+    def get_object(self, request, object_id, from_field=None):
+        return super().get_object(request, object_id, from_field or None)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", IdModelMultipleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def response_action(self, request, queryset):
+        if any(parse_id(pk) is None for pk in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)):
+            raise BadRequest(_("The selected rows are not ids."))
+        return super().response_action(request, queryset)
 
 
 # ---------------------------------------------------------------- content admins
@@ -199,7 +235,7 @@ class ContentPaginator(Paginator):
             return cursor.fetchone()[0]
 
 
-class ContentItemAdmin(admin.ModelAdmin):
+class ContentItemAdmin(IdCheckingAdmin):
     """Shared by ArticleAdmin and GlossaryTermAdmin: edit the latest revision through the workflow."""
 
     change_form_template = "admin/healthlib/content/change_form.html"
@@ -430,8 +466,11 @@ class ContentItemAdmin(admin.ModelAdmin):
         )
         compare = None
         a, b = request.GET.get("a", ""), request.GET.get("b", "")
-        if a.isdigit() and b.isdigit():
-            pair = {r.pk: r for r in Revision.objects.filter(item=obj, pk__in=[int(a), int(b)])}
+        old_id, new_id = parse_id(a), parse_id(b)
+        if (a and old_id is None) or (b and new_id is None):
+            raise BadRequest(_("Choose two revisions to compare."))
+        if old_id and new_id:
+            pair = {r.pk: r for r in Revision.objects.filter(item=obj, pk__in=[old_id, new_id])}
             if len(pair) == 2:
                 old, new = sorted(pair.values(), key=lambda r: r.number)
                 compare = {
@@ -730,7 +769,7 @@ def review_queue_entries(pks, user) -> list[ContentItem]:
     )
 
 
-class WorkspaceEntryAdmin(admin.ModelAdmin):
+class WorkspaceEntryAdmin(IdCheckingAdmin):
     """Base for the proxy entries: visible in the index, never addable, changeable or deletable."""
 
     permission: str = workflow.REVIEW
@@ -873,7 +912,7 @@ class ReviewDatesAdmin(WorkspaceEntryAdmin):
 # ---------------------------------------------------------------- read-only history records
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(IdCheckingAdmin):
     """Revisions, reviews and audit events are append-only: the admin only shows them."""
 
     def has_add_permission(self, request):
@@ -923,14 +962,14 @@ class WorkflowEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(IdCheckingAdmin):
     list_display = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
 
 
 @admin.register(ReviewerProfile)
-class ReviewerProfileAdmin(admin.ModelAdmin):
+class ReviewerProfileAdmin(IdCheckingAdmin):
     """A reviewer edits their own profile (what readers see); superusers edit anyone's."""
 
     list_display = ["display_name", "credentials", "specialty", "user"]

@@ -18,6 +18,7 @@ trailing newline), so export -> import -> export gives the same bytes. Importing
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,13 @@ TOPIC_KEYS = ("slug", "name", "description")
 BODY_FIELD = {"article": "body", "glossary term": "full_definition"}
 YAML_WIDTH = 4096
 _INDEX = re.compile(r"\[\d+\]$|\.[^.\[]+$")
+#: Front matter is a few fields, lists of references and names (the largest in the demo pack is
+#: under 200 values; 2,000 values is about 280 topics in topics.yaml): deeper or larger YAML is a
+#: mistake or an attack, refused before any of it is walked. The parser is pure Python, about
+#: 0.2 ms a value on a loaded machine, so the bound is also what keeps a refusal under a second.
+MAX_YAML_DEPTH = 10
+MAX_YAML_NODES = 2_000
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 # ---------------------------------------------------------------- errors
@@ -83,6 +91,73 @@ class ContentFileError(Exception):
     @property
     def problem(self) -> str:
         return self.problems[0].message
+
+
+# ---------------------------------------------------------------- YAML
+
+
+class _ContentLoader(yaml.SafeLoader):
+    """The safe loader, narrowed to what content files need, so every malformed file fails fast.
+
+    * no anchors or aliases: the format never needs them (export never writes them), and they are
+      what recursive documents and alias-expansion bombs are made of;
+    * nesting and node count bounded (:data:`MAX_YAML_DEPTH`, :data:`MAX_YAML_NODES`): composing
+      is recursive, and every later step walks the whole tree;
+    * field names are plain text (not lists, numbers, dates, ``yes`` or merge keys ``<<``);
+    * no control characters in any value (YAML refuses them typed raw, but its escapes such as
+      ``"\\0"`` write them);
+    * a value that Python cannot build (``!!timestamp 2024-13-45``, an integer of 5,000 digits)
+      is a YAML error at its own line, not a ValueError.
+    """
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def _refuse(self, message: str, mark) -> None:
+        raise yaml.composer.ComposerError(None, None, message, mark)
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            self._refuse(_("aliases (“*%(name)s”) are not allowed in content files") % {"name": event.anchor},
+                         event.start_mark)  # fmt: skip
+        if getattr(event, "anchor", None) is not None:
+            self._refuse(_("anchors (“&%(name)s”) are not allowed in content files") % {"name": event.anchor},
+                         event.start_mark)  # fmt: skip
+        self._nodes += 1
+        if self._nodes > MAX_YAML_NODES:
+            self._refuse(_("more than %(n)d values") % {"n": MAX_YAML_NODES}, event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                self._refuse(_("nested more than %(n)d levels deep") % {"n": MAX_YAML_DEPTH}, event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_scalar_node(self, anchor):
+        node = super().compose_scalar_node(anchor)
+        bad = next((c for c in node.value if c not in "\n\t" and unicodedata.category(c) == "Cc"), None)
+        if bad is not None:
+            self._refuse(_("the control character U+%(code)04X is not allowed") % {"code": ord(bad)}, node.start_mark)
+        return node
+
+    def compose_mapping_node(self, anchor):
+        node = super().compose_mapping_node(anchor)
+        for key, _value in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.tag != _STR_TAG:
+                self._refuse(_("a field name must be plain text, such as “title”"), key.start_mark)
+        return node
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, _("this value cannot be read (%(error)s)") % {"error": exc}, node.start_mark
+            ) from exc
 
 
 # ---------------------------------------------------------------- what a folder holds
@@ -186,13 +261,13 @@ class _FileReader:
         """Parse YAML, recording the line of every key and list entry; None on failure."""
         self.first_line = first_line
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            node = yaml.compose(text, Loader=_ContentLoader)
             if node is None:
                 return None
             self._check_duplicates(node)
             if self.failed:
                 return None
-            loader = yaml.SafeLoader("")
+            loader = _ContentLoader("")
             try:
                 data = loader.construct_document(node)
             finally:
@@ -201,6 +276,12 @@ class _FileReader:
             mark = exc.problem_mark or exc.context_mark
             line = first_line + mark.line if mark else first_line
             self.add(line, _("This is not valid YAML: %(problem)s.") % {"problem": exc.problem or exc.context})
+            return None
+        except yaml.reader.ReaderError as exc:
+            # A character YAML refuses typed raw (a control character) has a position, not a mark.
+            code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+            line = first_line + text[: exc.position].count("\n")
+            self.add(line, _("The control character U+%(code)04X is not allowed.") % {"code": code})
             return None
         except yaml.YAMLError as exc:
             self.add(first_line, _("This is not valid YAML: %(problem)s.") % {"problem": exc})
@@ -466,6 +547,10 @@ class _Dumper(yaml.SafeDumper):
 
     def increase_indent(self, flow: bool = False, indentless: bool = False):
         return super().increase_indent(flow, False)
+
+    def ignore_aliases(self, data: Any) -> bool:
+        # The reader refuses aliases: a value written twice is written out twice.
+        return True
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import models
+from django.db.models.fields.related_lookups import RelatedExact
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -294,3 +296,26 @@ class GlossaryTerm(ContentItem):
         self.live_full_definition_html = self.live_professional_definition_html = ""
         self.live_aliases = []
         self.live_related_slugs = []
+
+
+class _InRangeExact(RelatedExact):
+    """``pk=<int>`` on Article and GlossaryTerm, with the range check Django gives integer fields.
+
+    Django answers an integer beyond a column's range with "no rows" on integer fields'
+    lookups (``IntegerFieldOverflow``), but a multi-table child's primary key is a one-to-one
+    link, whose lookups skip that check: on SQLite an id beyond 64 bits raised OverflowError,
+    a 500 on every admin URL of these models (Django's own change, delete and "view on site"
+    views included). Registered on the two fields only, so no other model changes behaviour.
+    """
+
+    def process_rhs(self, compiler, connection):
+        if isinstance(self.rhs, int) and not isinstance(self.rhs, bool):
+            target = getattr(self.lhs.output_field, "target_field", self.lhs.output_field)
+            low, high = connection.ops.integer_field_range(target.get_internal_type())
+            if (low is not None and self.rhs < low) or (high is not None and self.rhs > high):
+                raise EmptyResultSet
+        return super().process_rhs(compiler, connection)
+
+
+Article._meta.pk.register_lookup(_InRangeExact)
+GlossaryTerm._meta.pk.register_lookup(_InRangeExact)
