@@ -531,7 +531,12 @@ def _reaffirm(item, user, data):
 
 
 def _archive(item, user, data):
-    return workflow.archive(item, user, comment=data["comment"])
+    slug = data.get("replacement")
+    replacement = None
+    if slug:
+        # The workflow refuses anything but another live item of the same kind; a missing one the same way.
+        replacement = type(item.specific()).objects.filter(slug=slug).values_list("pk", flat=True).first() or 0
+    return workflow.archive(item, user, comment=data["comment"], replacement=replacement)
 
 
 def _restore(item, user, data):
@@ -635,7 +640,7 @@ def workspace_context(request, item) -> dict[str, Any]:
         add("reaffirm", _("Reaffirm live revision %(n)d as still accurate") % {"n": live.number}, live,
             comment="optional")  # fmt: skip
     if _can(user, "archive", item):
-        add("archive", _("Archive"), comment="optional", danger=True)
+        add("archive", _("Archive"), comment="optional", danger=True, replacement=item.is_live)
     if item.state == State.ARCHIVED and _can(user, "restore", item):
         add("restore", _("Restore as a draft"), latest, based_on=latest.pk)
     if latest is not None and _preview_links() is not None and user.has_perm(workflow.EDIT):

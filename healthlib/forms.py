@@ -357,6 +357,8 @@ class ActionForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
     )
     expires_in_days = forms.IntegerField(required=False, min_value=1, max_value=30)
+    #: Archive only: the web address (slug) of the live page that replaces the archived one.
+    replacement = forms.SlugField(required=False, max_length=200)
 
     def clean_publish_at(self):
         value = self.cleaned_data.get("publish_at")

@@ -16,11 +16,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.translation import gettext as _
 
 from healthlib import reader_pages, structured_data
@@ -125,7 +125,9 @@ def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
     # Anonymous readers get the page stored at publish time (healthlib.reader_pages) unless it is stale.
     if not request.user.is_authenticated and (stored := reader_pages.stored_response(request, slug)):
         return stored
-    article = get_object_or_404(Article.objects.filter(live_revision__isnull=False), slug=slug)
+    article = Article.objects.filter(slug=slug).first()
+    if article is None or not article.is_live:
+        return retired(request, article)
     context = reader_pages.page_context(
         article,
         list(article.topics.all()),
@@ -136,6 +138,29 @@ def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
     response = TemplateResponse(request, reader_pages.page_templates(article.article_type), context)
     response.healthlib_last_modified = max(filter(None, [article.last_published_at, article.last_reviewed_at]))
     return response
+
+
+def retired(request: HttpRequest, item: Article | GlossaryTerm | None) -> HttpResponse:
+    """A page that is not live: 301 to its live replacement, 410 if readers once saw it, else 404.
+
+    Never stored in the page cache (:func:`healthlib.cache.reader_page` stores only 200s), so a
+    page archived or restored later is answered from the database at once.
+    """
+    if item is None or not item.is_retired:
+        raise Http404(_("No such page."))
+    replacement = item.replaced_by
+    if replacement is not None and replacement.is_live:
+        response = HttpResponsePermanentRedirect(replacement.specific().get_absolute_url())
+        # Browsers keep a 301 without a lifetime for good; bounded, a page restored later is reachable again.
+        patch_cache_control(response, max_age=healthlib_settings.CACHE_MAX_AGE)
+        return response
+    is_article = isinstance(item, Article)
+    context = {
+        "item": item,
+        "library_url": reverse("healthlib:article_index" if is_article else "healthlib:glossary"),
+        "search_url": reverse("healthlib:search"),
+    }
+    return TemplateResponse(request, ["healthlib/retired.html"], context, status=410)
 
 
 # ---------------------------------------------------------------- glossary
@@ -168,7 +193,9 @@ def glossary(request: HttpRequest) -> HttpResponse:
 
 @reader_page
 def term_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    term = get_object_or_404(GlossaryTerm.objects.filter(live_revision__isnull=False), slug=slug)
+    term = GlossaryTerm.objects.filter(slug=slug).first()
+    if term is None or not term.is_live:
+        return retired(request, term)
     related_terms = GlossaryTerm.objects.filter(live_revision__isnull=False, slug__in=term.live_related_slugs).only(
         "slug", "live_term", "live_short_definition"
     )

@@ -4,8 +4,8 @@ Actors: anonymous, a logged-in user without staff status, an editor, a medical r
 superuser. The world (an article and a glossary term in each workflow state, each carrying a unique
 marker word) is built once per module inside a transaction that is rolled back at the end.
 
-- Reader pages of content that is not live (draft, in review, changes requested, approved,
-  archived) are 404 for everyone, staff included; live content is 200 and never shows a pending
+- Reader pages of content that is not live (draft, in review, changes requested, approved) are 404
+  for everyone, staff included; archived content that was live is 410 Gone; live content is 200 and never shows a pending
   draft; listings, search, feeds and sitemaps never show a marker that is not live.
 - The staff preview is 403 for anonymous and non-staff users; shared preview links are 200 when
   valid, 403 when tampered with or expired, whoever opens them.
@@ -166,7 +166,7 @@ def test_reader_pages_show_live_content_only(db, world):
         for actor in ACTORS:
             caches["default"].clear()  # a page cached for one actor must not decide another's cell
             response = world["clients"][actor].get(url)
-            expected = 200 if state in LIVE_STATES else 404
+            expected = 200 if state in LIVE_STATES else 410 if state == "archived" else 404
             cell(problems, f"{actor} GET {url} ({kind} {state})", response.status_code, expected)
             page = response.content.decode()
             if state == "published_with_draft":
