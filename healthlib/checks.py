@@ -139,3 +139,16 @@ def check_reader_settings(app_configs=None, **kwargs) -> list[Error]:
 
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
+@register(Tags.compatibility)
+def check_trust_settings(app_configs=None, **kwargs) -> list[Error]:
+    """Reader error reports (E030)."""
+    user = getattr(settings, "HEALTHLIB", {})
+    if not isinstance(user, dict):
+        return []
+    errors: list[Error] = []
+    for key in ("REPORT_RATE_LIMIT", "REPORT_RATE_WINDOW"):
+        if key in user and not _positive_int(user[key]):
+            errors.append(Error(f"HEALTHLIB['{key}'] must be an integer of at least 1.", id="healthlib.E030"))
+    return errors

@@ -64,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_PAGE_SIZE": 20,
     "RECENT_ARTICLES": 6,
     "FEED_ITEMS": 30,
+    # Reader error reports: how many one client (by IP address) may send per window of seconds.
+    "REPORT_RATE_LIMIT": 5,
+    "REPORT_RATE_WINDOW": 3600,
 }
 
 

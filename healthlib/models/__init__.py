@@ -12,6 +12,7 @@ from healthlib.models.content import (
 )
 from healthlib.models.mentions import TermMention
 from healthlib.models.profiles import ReviewerProfile
+from healthlib.models.reports import ProblemReport, ReportStatus
 from healthlib.models.reviews import Decision, Review
 from healthlib.models.revisions import Revision, content_hash
 from healthlib.models.search import SearchEntry
@@ -25,7 +26,9 @@ __all__ = [
     "Decision",
     "GlossaryTerm",
     "Kind",
+    "ProblemReport",
     "ProtectedContentError",
+    "ReportStatus",
     "Review",
     "ReviewDates",
     "ReviewQueue",
