@@ -873,6 +873,7 @@ class ReviewDatesAdmin(WorkspaceEntryAdmin):
                 for code, title, rows, query in sections
             ],
             "today": timezone.localdate(),
+            "broken_links": [(row, admin_url(row.article)) for row in report.broken_links()],
         }
         return TemplateResponse(request, "admin/healthlib/review_dates.html", context)
 

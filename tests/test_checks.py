@@ -81,6 +81,9 @@ def test_missing_sitemaps_app_warns():
     [
         ({"REPORT_RATE_LIMIT": 0}, "healthlib.E030"),
         ({"REPORT_RATE_WINDOW": "3600"}, "healthlib.E030"),
+        ({"LINK_CHECK_TIMEOUT": 0}, "healthlib.E031"),
+        ({"LINK_CHECK_TIMEOUT": True}, "healthlib.E031"),
+        ({"LINK_CHECK_WORKERS": 100}, "healthlib.E031"),
     ],
 )
 def test_each_trust_check_fires(healthlib, expected):
@@ -89,6 +92,6 @@ def test_each_trust_check_fires(healthlib, expected):
 
 
 def test_valid_trust_settings_pass():
-    healthlib = {"REPORT_RATE_LIMIT": 10, "REPORT_RATE_WINDOW": 60}
+    healthlib = {"REPORT_RATE_LIMIT": 10, "REPORT_RATE_WINDOW": 60, "LINK_CHECK_TIMEOUT": 2.5, "LINK_CHECK_WORKERS": 8}
     with override_settings(HEALTHLIB=healthlib):
         assert check_settings() + check_trust_settings() == []

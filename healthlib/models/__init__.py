@@ -10,6 +10,7 @@ from healthlib.models.content import (
     State,
     Topic,
 )
+from healthlib.models.link_checks import ReferenceCheck
 from healthlib.models.mentions import TermMention
 from healthlib.models.profiles import ReviewerProfile
 from healthlib.models.reports import ProblemReport, ReportStatus
@@ -28,6 +29,7 @@ __all__ = [
     "Kind",
     "ProblemReport",
     "ProtectedContentError",
+    "ReferenceCheck",
     "ReportStatus",
     "Review",
     "ReviewDates",
