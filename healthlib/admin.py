@@ -38,11 +38,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from healthlib import presence, workflow
+from healthlib import presence, problem_reports, workflow
 from healthlib.conf import healthlib_settings
 from healthlib.diff import revision_diff
 from healthlib.exceptions import NotPermitted, WorkflowError
-from healthlib.forms import ActionForm, ArticleAdminForm, GlossaryTermAdminForm
+from healthlib.forms import ActionForm, ArticleAdminForm, CloseReportForm, GlossaryTermAdminForm
 from healthlib.markup import render_document, render_markdown
 from healthlib.models import (
     Article,
@@ -50,6 +50,8 @@ from healthlib.models import (
     Decision,
     GlossaryTerm,
     Kind,
+    ProblemReport,
+    ReportStatus,
     Review,
     ReviewDates,
     ReviewerProfile,
@@ -570,7 +572,12 @@ def _reaffirm(item, user, data):
 
 
 def _archive(item, user, data):
-    return workflow.archive(item, user, comment=data["comment"])
+    slug = data.get("replacement")
+    replacement = None
+    if slug:
+        # The workflow refuses anything but another live item of the same kind; a missing one the same way.
+        replacement = type(item.specific()).objects.filter(slug=slug).values_list("pk", flat=True).first() or 0
+    return workflow.archive(item, user, comment=data["comment"], replacement=replacement)
 
 
 def _restore(item, user, data):
@@ -674,7 +681,7 @@ def workspace_context(request, item) -> dict[str, Any]:
         add("reaffirm", _("Reaffirm live revision %(n)d as still accurate") % {"n": live.number}, live,
             comment="optional")  # fmt: skip
     if _can(user, "archive", item):
-        add("archive", _("Archive"), comment="optional", danger=True)
+        add("archive", _("Archive"), comment="optional", danger=True, replacement=item.is_live)
     if item.state == State.ARCHIVED and _can(user, "restore", item):
         add("restore", _("Restore as a draft"), latest, based_on=latest.pk)
     if latest is not None and _preview_links() is not None and user.has_perm(workflow.EDIT):
@@ -905,6 +912,7 @@ class ReviewDatesAdmin(WorkspaceEntryAdmin):
                 for code, title, rows, query in sections
             ],
             "today": timezone.localdate(),
+            "broken_links": [(row, admin_url(row.article)) for row in report.broken_links()],
         }
         return TemplateResponse(request, "admin/healthlib/review_dates.html", context)
 
@@ -956,6 +964,113 @@ class WorkflowEventAdmin(ReadOnlyAdmin):
     list_filter = ["action"]
     list_select_related = ["item"]
     search_fields = ["actor_name", "comment"]
+
+
+# ---------------------------------------------------------------- reader error reports
+
+
+class ReportStatusFilter(admin.SimpleListFilter):
+    """Open reports first: the list is a to-do list."""
+
+    title = gettext_lazy("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [(ReportStatus.CLOSED, _("Closed")), ("all", _("All"))]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": _("Open"),
+        }
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.value() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(status=self.value() if self.value() == ReportStatus.CLOSED else ReportStatus.OPEN)
+
+
+@admin.register(ProblemReport)
+class ProblemReportAdmin(ReadOnlyAdmin):
+    """Reader reports: open items tied to an article and the revision read; closed with a note."""
+
+    list_display = ["created_at", "article_title", "revision_number", "status", "excerpt", "email"]
+    list_filter = [ReportStatusFilter]
+    list_select_related = ["article", "revision"]
+    search_fields = ["message", "article__title", "article__slug"]
+    fields = ["article_link", "revision_number", "created_at", "message", "email", "status", "closed_at",
+              "closed_by_name", "closing_note"]  # fmt: skip
+    readonly_fields = fields
+    change_form_template = "admin/healthlib/problem_report.html"
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff and problem_reports.may_close(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and problem_reports.may_close(request.user)
+
+    @admin.display(description=gettext_lazy("article"), ordering="article__title")
+    def article_title(self, obj):
+        return obj.article.title
+
+    @admin.display(description=gettext_lazy("article"))
+    def article_link(self, obj):
+        return format_html('<a href="{}">{}</a>', admin_url(obj.article), obj.article.title)
+
+    @admin.display(description=gettext_lazy("revision read"))
+    def revision_number(self, obj):
+        return obj.revision.number
+
+    @admin.display(description=gettext_lazy("what is wrong"))
+    def excerpt(self, obj):
+        return obj.message if len(obj.message) <= 80 else obj.message[:79] + "…"
+
+    def get_urls(self):
+        close = path(
+            "<int:pk>/close/", self.admin_site.admin_view(self.close_view), name="healthlib_problemreport_close"
+        )
+        return [close, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        report = self.get_object(request, unquote(object_id))
+        extra = {}
+        if report is not None:
+            extra = {
+                "report": report,
+                "close_form": CloseReportForm(),
+                "close_url": reverse("admin:healthlib_problemreport_close", args=[report.pk]),
+                "article_change_url": admin_url(report.article),
+                "article_url": report.article.get_absolute_url(),
+            }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def close_view(self, request, pk):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        report = ProblemReport.objects.filter(pk=pk).first()
+        if report is None:
+            raise Http404(_("No such report."))
+        back = reverse("admin:healthlib_problemreport_change", args=[report.pk])
+        form = CloseReportForm(request.POST)
+        if not form.is_valid():
+            return _refused(request, back, "; ".join(str(e) for errs in form.errors.values() for e in errs), 400)
+        try:
+            problem_reports.close_report(report, request.user, note=form.cleaned_data["note"])
+        except WorkflowError as exc:
+            return _refused(request, back, exc.message, exc.status_code)
+        messages.success(request, _("The report is closed."))
+        if _wants_json(request):
+            return JsonResponse({"ok": True})
+        return HttpResponseRedirect(reverse("admin:healthlib_problemreport_changelist"))
 
 
 # ---------------------------------------------------------------- topics and reviewer profiles

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from healthlib.conf import DEFAULTS, healthlib_settings
 from healthlib.exceptions import ChecklistFailed
+from healthlib.link_checks import broken_urls
 from healthlib.models import ContentItem, Decision, GlossaryTerm, Kind, Review, Revision
 
 REQUIRED = "required"
@@ -168,6 +169,20 @@ def _comments_resolved(item: ContentItem, revision: Revision):
     ) % {"names": names}
 
 
+def _references_reachable(item: ContentItem, revision: Revision):
+    if item.kind != Kind.ARTICLE:
+        return None
+    urls = [ref.get("url") for ref in revision.content.get("references") or [] if ref.get("url")]
+    broken = broken_urls(urls) if urls else []
+    if not broken:
+        return True, ""
+    return False, ngettext(
+        "A reference was broken when last checked: %(links)s. Fix or replace it.",
+        "References were broken when last checked: %(links)s. Fix or replace them.",
+        len(broken),
+    ) % {"links": "; ".join(f"{row.url} ({row.outcome})" for row in broken)}
+
+
 Rule = Callable[[ContentItem, Revision], "tuple[bool, str] | None"]
 #: Every rule, in the order the checklist shows them.
 RULES: dict[str, tuple[Any, Rule]] = {
@@ -176,6 +191,7 @@ RULES: dict[str, tuple[Any, Rule]] = {
     "readability": (gettext_lazy("Readability at or under the target grade"), _readability),
     "glossary_published": (gettext_lazy("Linked glossary terms are published"), _glossary_published),
     "comments_resolved": (gettext_lazy("Reviewer comments addressed"), _comments_resolved),
+    "references_reachable": (gettext_lazy("Reference links worked when last checked"), _references_reachable),
 }
 
 

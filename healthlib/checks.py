@@ -139,3 +139,28 @@ def check_reader_settings(app_configs=None, **kwargs) -> list[Error]:
 
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
+@register(Tags.compatibility)
+def check_trust_settings(app_configs=None, **kwargs) -> list[Error]:
+    """Reader error reports (E030) and reference link checks (E031)."""
+    user = getattr(settings, "HEALTHLIB", {})
+    if not isinstance(user, dict):
+        return []
+    errors: list[Error] = []
+    for key in ("REPORT_RATE_LIMIT", "REPORT_RATE_WINDOW"):
+        if key in user and not _positive_int(user[key]):
+            errors.append(Error(f"HEALTHLIB['{key}'] must be an integer of at least 1.", id="healthlib.E030"))
+    if "LINK_CHECK_TIMEOUT" in user and not (
+        isinstance(user["LINK_CHECK_TIMEOUT"], (int, float))
+        and not isinstance(user["LINK_CHECK_TIMEOUT"], bool)
+        and 0 < user["LINK_CHECK_TIMEOUT"] <= 120
+    ):
+        errors.append(
+            Error("HEALTHLIB['LINK_CHECK_TIMEOUT'] must be a number of seconds from 0 to 120.", id="healthlib.E031")
+        )
+    if "LINK_CHECK_WORKERS" in user and not (
+        _positive_int(user["LINK_CHECK_WORKERS"]) and user["LINK_CHECK_WORKERS"] <= 16
+    ):
+        errors.append(Error("HEALTHLIB['LINK_CHECK_WORKERS'] must be an integer from 1 to 16.", id="healthlib.E031"))
+    return errors

@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
         "readability": "recommended",
         "glossary_published": "required",
         "comments_resolved": "required",
+        "references_reachable": "recommended",
     },
     # Slugs of the policy articles (article type "policy") that every article page links to.
     "EDITORIAL_POLICY_SLUG": "editorial-process",
@@ -64,6 +65,12 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_PAGE_SIZE": 20,
     "RECENT_ARTICLES": 6,
     "FEED_ITEMS": 30,
+    # Reader error reports: how many one client (by IP address) may send per window of seconds.
+    "REPORT_RATE_LIMIT": 5,
+    "REPORT_RATE_WINDOW": 3600,
+    # Reference link checks (healthlib_check_links): seconds to wait for each server, parallel requests.
+    "LINK_CHECK_TIMEOUT": 10,
+    "LINK_CHECK_WORKERS": 4,
 }
 
 

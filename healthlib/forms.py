@@ -22,7 +22,8 @@ from markdownx.widgets import AdminMarkdownxWidget
 from healthlib import workflow
 from healthlib.diff import changed_fields
 from healthlib.exceptions import InvalidContent, StaleVersion, WorkflowError
-from healthlib.models import Article, GlossaryTerm, Revision, content_hash
+from healthlib.models import Article, GlossaryTerm, ProblemReport, Revision, content_hash
+from healthlib.models.reports import MAX_MESSAGE, MAX_NOTE
 from healthlib.models.schema import ARTICLE_FIELDS, TERM_FIELDS, clean_article_content
 
 REFERENCE_SEPARATOR = "|"
@@ -357,9 +358,60 @@ class ActionForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
     )
     expires_in_days = forms.IntegerField(required=False, min_value=1, max_value=30)
+    #: Archive only: the web address (slug) of the live page that replaces the archived one.
+    replacement = forms.SlugField(required=False, max_length=200)
 
     def clean_publish_at(self):
         value = self.cleaned_data.get("publish_at")
         if value is not None and timezone.is_naive(value):
             value = timezone.make_aware(value)
         return value
+
+
+class ProblemReportForm(forms.Form):
+    """A reader's report of a problem with an article. ``website`` is a honeypot: people never see it."""
+
+    message = forms.CharField(
+        label=gettext_lazy("What is wrong on this page?"),
+        help_text=gettext_lazy("For example: a fact that looks wrong or out of date, a broken link, a confusing part."),
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 60}),
+        max_length=MAX_MESSAGE,
+        # Stored exactly as typed; a message of blanks only is refused in clean_message.
+        strip=False,
+    )
+    email = forms.EmailField(
+        label=gettext_lazy("Your email (optional)"),
+        help_text=gettext_lazy(
+            "Only if you are happy for an editor to ask you about it. We do not use it for anything else."
+        ),
+        required=False,
+        # The model's column: a longer address passes the validator but would not fit (PostgreSQL refuses it).
+        max_length=ProblemReport._meta.get_field("email").max_length,
+    )
+    website = forms.CharField(
+        label=gettext_lazy("Leave this field empty"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def clean_message(self) -> str:
+        message = self.cleaned_data["message"]
+        if not message.strip():
+            raise forms.ValidationError(gettext_lazy("Please tell us what is wrong."))
+        return message
+
+    @property
+    def from_a_bot(self) -> bool:
+        """True when the honeypot was filled in: answered like a real report, stored nowhere."""
+        return bool(self.cleaned_data.get("website"))
+
+
+class CloseReportForm(forms.Form):
+    """An editor closes a reader report: what was done about it."""
+
+    note = forms.CharField(
+        label=gettext_lazy("Closing note"),
+        help_text=gettext_lazy("What was done, e.g. “Fixed in revision 7” or “Checked: the page is correct”."),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=MAX_NOTE,
+    )

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db.models import Q
 from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
 
 from healthlib import signals
 from healthlib.conf import healthlib_settings
@@ -77,6 +78,21 @@ def _to_authors(name: str):
 on_changes_requested = _to_authors("changes_requested")
 on_approved = _to_authors("approved")
 on_published = _to_authors("published")
+
+
+def on_problem_reported(report) -> int:
+    """Tell the article's responsible editor and the live revision's author about a reader's report."""
+    try:
+        admin_path = reverse("admin:healthlib_problemreport_change", args=[report.pk])
+    except NoReverseMatch:  # the admin is optional
+        admin_path = ""
+    context = {
+        "report": report,
+        "item": report.article,
+        "admin_path": admin_path,
+        "site_name": healthlib_settings.SITE_NAME,
+    }
+    return send("problem_reported", authors_for(report.article, report.revision), context)
 
 
 def connect() -> None:

@@ -1,4 +1,5 @@
-"""Review dates at a glance: what is overdue, due soon, recently reviewed, and scheduled to go live.
+"""Review dates at a glance: what is overdue, due soon, recently reviewed, scheduled to go live, and
+which references were last checked broken.
 
 Used by the admin dashboard and the ``healthlib_review_due`` management command. Every list is
 fetched with a fixed number of queries, however many items there are.
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 
+from healthlib.link_checks import broken_references
 from healthlib.models import ContentItem, Decision, Review, State
 
 RELATED = ("owner", "scheduled_by", "live_revision", "article", "glossaryterm")
@@ -41,6 +43,10 @@ class ReviewDueReport:
     @property
     def has_overdue(self) -> bool:
         return self.overdue.exists()
+
+    def broken_links(self) -> list:
+        """References of live articles last checked broken (``healthlib_check_links``), by article title."""
+        return broken_references()
 
 
 def live_items() -> QuerySet:

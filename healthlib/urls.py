@@ -24,3 +24,9 @@ urlpatterns = [
     path("preview/revision/<int:pk>/", views.preview_revision, name="preview_revision"),
     path("preview/shared/<str:token>/", shared_preview, name="shared_preview"),
 ]
+
+# Reader error reports: pages of their own, never cached (they carry a CSRF token).
+urlpatterns += [
+    path("articles/<slug:slug>/report/", views.report_problem, name="report_problem"),
+    path("articles/<slug:slug>/report/sent/", views.report_sent, name="report_sent"),
+]

@@ -16,16 +16,20 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
 
-from healthlib import reader_pages, structured_data
+from healthlib import problem_reports, reader_pages, structured_data
 from healthlib.cache import positive_int, reader_page
 from healthlib.conf import healthlib_settings
+from healthlib.exceptions import TransitionNotAllowed
+from healthlib.forms import ProblemReportForm
 from healthlib.models import Article, ArticleType, Decision, GlossaryTerm, Kind, Review, Revision, Topic
 
 LETTERS = list(ascii_uppercase)
@@ -125,7 +129,9 @@ def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
     # Anonymous readers get the page stored at publish time (healthlib.reader_pages) unless it is stale.
     if not request.user.is_authenticated and (stored := reader_pages.stored_response(request, slug)):
         return stored
-    article = get_object_or_404(Article.objects.filter(live_revision__isnull=False), slug=slug)
+    article = Article.objects.filter(slug=slug).first()
+    if article is None or not article.is_live:
+        return retired(request, article)
     context = reader_pages.page_context(
         article,
         list(article.topics.all()),
@@ -136,6 +142,29 @@ def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
     response = TemplateResponse(request, reader_pages.page_templates(article.article_type), context)
     response.healthlib_last_modified = max(filter(None, [article.last_published_at, article.last_reviewed_at]))
     return response
+
+
+def retired(request: HttpRequest, item: Article | GlossaryTerm | None) -> HttpResponse:
+    """A page that is not live: 301 to its live replacement, 410 if readers once saw it, else 404.
+
+    Never stored in the page cache (:func:`healthlib.cache.reader_page` stores only 200s), so a
+    page archived or restored later is answered from the database at once.
+    """
+    if item is None or not item.is_retired:
+        raise Http404(_("No such page."))
+    replacement = item.replaced_by
+    if replacement is not None and replacement.is_live:
+        response = HttpResponsePermanentRedirect(replacement.specific().get_absolute_url())
+        # Browsers keep a 301 without a lifetime for good; bounded, a page restored later is reachable again.
+        patch_cache_control(response, max_age=healthlib_settings.CACHE_MAX_AGE)
+        return response
+    is_article = isinstance(item, Article)
+    context = {
+        "item": item,
+        "library_url": reverse("healthlib:article_index" if is_article else "healthlib:glossary"),
+        "search_url": reverse("healthlib:search"),
+    }
+    return TemplateResponse(request, ["healthlib/retired.html"], context, status=410)
 
 
 # ---------------------------------------------------------------- glossary
@@ -168,7 +197,9 @@ def glossary(request: HttpRequest) -> HttpResponse:
 
 @reader_page
 def term_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    term = get_object_or_404(GlossaryTerm.objects.filter(live_revision__isnull=False), slug=slug)
+    term = GlossaryTerm.objects.filter(slug=slug).first()
+    if term is None or not term.is_live:
+        return retired(request, term)
     related_terms = GlossaryTerm.objects.filter(live_revision__isnull=False, slug__in=term.live_related_slugs).only(
         "slug", "live_term", "live_short_definition"
     )
@@ -225,6 +256,51 @@ def search(request: HttpRequest) -> HttpResponse:
         page = paginator.get_page(page_number)
     context = {"query": query, "results": results, "page_obj": page}
     return TemplateResponse(request, ["healthlib/search.html"], context)
+
+
+# ---------------------------------------------------------------- reader error reports
+# Their own pages, never cached: the article page is stored and cached for every reader, so it can
+# carry no CSRF token; it links here, and this page sets the CSRF cookie and carries the token.
+
+
+def _report_templates(article: Article, page: str) -> list[str]:
+    return [f"healthlib/{page}_{article.article_type}.html", f"healthlib/{page}.html"]
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def report_problem(request: HttpRequest, slug: str) -> HttpResponse:
+    """ "Report a problem with this page": a short form whose report lands in the editors' workspace."""
+    article = get_object_or_404(Article.objects.filter(live_revision__isnull=False), slug=slug)
+    status = 200
+    form = ProblemReportForm()
+    if request.method == "POST":
+        retry_after = problem_reports.throttle(request)
+        if retry_after is not None:
+            context = {"article": article, "retry_minutes": max(1, retry_after // 60)}
+            response = TemplateResponse(request, _report_templates(article, "report_limited"), context, status=429)
+            response["Retry-After"] = str(retry_after)
+            return response
+        form = ProblemReportForm(request.POST)
+        if form.is_valid():
+            if not form.from_a_bot:
+                try:
+                    problem_reports.send_report(
+                        article, message=form.cleaned_data["message"], email=form.cleaned_data["email"]
+                    )
+                except TransitionNotAllowed:  # archived between the page load and now
+                    raise Http404(_("This page is no longer published.")) from None
+            return HttpResponseRedirect(reverse("healthlib:report_sent", args=[article.slug]))
+        status = 400
+    context = {"article": article, "form": form}
+    return TemplateResponse(request, _report_templates(article, "report_problem"), context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def report_sent(request: HttpRequest, slug: str) -> HttpResponse:
+    article = get_object_or_404(Article.objects.filter(live_revision__isnull=False), slug=slug)
+    return TemplateResponse(request, _report_templates(article, "report_sent"), {"article": article})
 
 
 # ---------------------------------------------------------------- staff preview

@@ -689,16 +689,46 @@ def reaffirm(item: ContentItem, user, *, revision: Revision | int | None = None,
     return review
 
 
-def archive(item: ContentItem, user, *, comment: str = "") -> ContentItem:
-    """Take the item off the site. Its revisions, reviews and history stay."""
+def _replacement(item: ContentItem, replacement: ContentItem | int | None) -> ContentItem | None:
+    """The live item of the same kind that readers of the archived item are sent to, or refused.
+
+    Not locked: two editors archiving two pages each in favour of the other must not deadlock, and
+    the reader's side sends readers on only while the replacement is live (else the page is 410).
+    """
+    if replacement is None:
+        return None
+    pk = replacement.pk if isinstance(replacement, ContentItem) else replacement
+    target = ContentItem.objects.filter(pk=pk, kind=item.kind).first()
+    if target is None or target.pk == item.pk or target.live_revision_id is None:
+        raise InvalidContent(
+            _("The replacement must be another live %(kind)s.") % {"kind": item.get_kind_display().lower()},
+            {"replacement": [_("Choose a published page.")]},
+        )
+    return target
+
+
+def archive(item: ContentItem, user, *, comment: str = "", replacement: ContentItem | int | None = None) -> ContentItem:
+    """Take the item off the site. Its revisions, reviews and history stay.
+
+    Readers of a page that was live are answered 410 Gone, or sent (301) to ``replacement``: another
+    live item of the same kind, named in the audit event.
+    """
     transition = TRANSITIONS["archive"]
     with transaction.atomic():
         fresh = _lock(item)
         _check_permission(user, transition)
         _check_state(fresh, transition)
         comment = _clean_comment(comment)
+        target = _replacement(fresh, replacement)
+        if target is not None:
+            note = _("Replaced by “%(title)s” (%(url)s).") % {
+                "title": target.title,
+                "url": target.specific().get_absolute_url(),
+            }
+            comment = f"{comment}\n\n{note}" if comment else note
         from_state = fresh.state
         fresh.state = State.ARCHIVED
+        fresh.replaced_by = target
         _clear_submission(fresh)
         fresh.live_revision = None
         fresh.next_review_due = None
@@ -726,6 +756,7 @@ def restore(item: ContentItem, user, *, revision: Revision | int, based_on: Revi
         from_state = fresh.state
         new = _new_revision(fresh, user, cleaned, source)
         fresh.state = State.DRAFT
+        fresh.replaced_by = None
         _finish(
             fresh, action="restore", from_state=from_state, user=user, revision=new,
             comment=_("Restored from revision %(n)d.") % {"n": source.number},

@@ -39,7 +39,9 @@ def assert_invariants(item, *, client=None) -> None:
             assert item.live_page_html == "", "a stored page outlived the live revision"
             assert not item.term_mentions.exists(), "glossary mentions outlived the live revision"
         if client is not None:
-            assert client.get(item.get_absolute_url()).status_code == 404, "unpublished content reached readers"
+            # Archived after being live: 410 Gone, or 301 to its replacement; never the page itself.
+            expected = {410, 301} if item.is_retired else {404}
+            assert client.get(item.get_absolute_url()).status_code in expected, "unpublished content reached readers"
         return
 
     assert item.state != State.ARCHIVED, "archived content still has a live revision"

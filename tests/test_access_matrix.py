@@ -4,8 +4,8 @@ Actors: anonymous, a logged-in user without staff status, an editor, a medical r
 superuser. The world (an article and a glossary term in each workflow state, each carrying a unique
 marker word) is built once per module inside a transaction that is rolled back at the end.
 
-- Reader pages of content that is not live (draft, in review, changes requested, approved,
-  archived) are 404 for everyone, staff included; live content is 200 and never shows a pending
+- Reader pages of content that is not live (draft, in review, changes requested, approved) are 404
+  for everyone, staff included; archived content that was live is 410 Gone; live content is 200 and never shows a pending
   draft; listings, search, feeds and sitemaps never show a marker that is not live.
 - The staff preview is 403 for anonymous and non-staff users; shared preview links are 200 when
   valid, 403 when tampered with or expired, whoever opens them.
@@ -32,9 +32,18 @@ from django.db import transaction
 from django.test import Client, TestCase
 from django.utils import timezone
 
-from healthlib import preview_links, workflow
+from healthlib import preview_links, problem_reports, workflow
 from healthlib.conf import healthlib_settings
-from healthlib.models import ContentItem, Review, ReviewerProfile, Revision, State, Topic, WorkflowEvent
+from healthlib.models import (
+    ContentItem,
+    ProblemReport,
+    Review,
+    ReviewerProfile,
+    Revision,
+    State,
+    Topic,
+    WorkflowEvent,
+)
 from tests.conftest import ARTICLE_CONTENT, edited, make_user
 from tests.reader_fixtures import TERM_CONTENT
 
@@ -102,6 +111,7 @@ def _build_world() -> dict:
             items[(kind, state)] = item
     topic = Topic.objects.create(name="Treatments", slug="treatments")
     items[("article", "published")].topics.add(topic)
+    report = problem_reports.send_report(items[("article", "published")], message="The dose looks wrong.")
     clients = {"anonymous": Client()}
     for name, user in users.items():
         clients[name] = Client()
@@ -117,6 +127,7 @@ def _build_world() -> dict:
         "revision": published.live_revision,
         "review": Review.objects.filter(revision=published.live_revision).first(),
         "event": WorkflowEvent.objects.filter(item=published).first(),
+        "problem_report": report,
     }
 
 
@@ -166,7 +177,7 @@ def test_reader_pages_show_live_content_only(db, world):
         for actor in ACTORS:
             caches["default"].clear()  # a page cached for one actor must not decide another's cell
             response = world["clients"][actor].get(url)
-            expected = 200 if state in LIVE_STATES else 404
+            expected = 200 if state in LIVE_STATES else 410 if state == "archived" else 404
             cell(problems, f"{actor} GET {url} ({kind} {state})", response.status_code, expected)
             page = response.content.decode()
             if state == "published_with_draft":
@@ -174,6 +185,20 @@ def test_reader_pages_show_live_content_only(db, world):
                 assert marker(kind, state, "pending") not in page, f"{actor} sees a pending draft at {url}"
             elif state != "published":
                 assert marker(kind, state) not in page
+    assert not problems, "\n".join(problems)
+
+
+def test_report_pages_exist_for_live_articles_only(db, world):
+    problems: list[str] = []
+    for (kind, state), item in world["items"].items():
+        if kind != "article":
+            continue
+        for page in ("report/", "report/sent/"):
+            url = reader_url(item) + page
+            for actor in ACTORS:
+                response = world["clients"][actor].get(url)
+                cell(problems, f"{actor} GET {url}", response.status_code, 200 if state in LIVE_STATES else 404)
+                assert "no-store" in response.get("Cache-Control", "no-store"), f"{url} may be cached"
     assert not problems, "\n".join(problems)
 
 
@@ -349,6 +374,14 @@ def admin_table(world) -> list[tuple[str, dict[str, int]]]:
         ("/admin/healthlib/reviewqueue/", reviewers),
         (f"/admin/healthlib/reviewqueue/{in_review.pk}/", reviewers),
         ("/admin/healthlib/reviewdates/", all_ok),
+    ]
+    report = world["problem_report"]
+    rows += [
+        ("/admin/healthlib/problemreport/", all_ok),
+        ("/admin/healthlib/problemreport/?status=all", all_ok),
+        (f"/admin/healthlib/problemreport/{report.pk}/change/", all_ok),
+        ("/admin/healthlib/problemreport/add/", nobody),
+        (f"/admin/healthlib/problemreport/{report.pk}/delete/", nobody),
     ]
     return rows
 
@@ -527,6 +560,8 @@ def csrf_endpoints(world) -> list[tuple[str, dict, ContentItem | None]]:
         ("/markdownx/markdownify/", {"content": "*x*"}, None),
         ("/markdownx/upload/", {}, None),
         ("/admin/logout/", {}, None),
+        (f"{article.get_absolute_url()}report/", {"message": "No token."}, None),
+        (f"/admin/healthlib/problemreport/{world['problem_report'].pk}/close/", {"note": "No token."}, None),
     ]  # fmt: skip
     return endpoints
 
@@ -537,6 +572,7 @@ def world_state(world) -> tuple:
         Topic.objects.filter(pk=world["topic"].pk).values_list("name", flat=True).first(),
         tuple(ReviewerProfile.objects.order_by("pk").values_list("display_name", flat=True)),
         ContentItem.objects.count(),
+        tuple(ProblemReport.objects.order_by("pk").values_list("status", "closing_note")),
     )
 
 
@@ -553,6 +589,10 @@ def test_csrf_is_enforced_on_every_post_endpoint(db, world):
     # The login form itself (anonymous).
     response = Client(enforce_csrf_checks=True).post("/admin/login/", {"username": "m-root", "password": "pw"})
     cell(problems, "anonymous POST /admin/login/ without a CSRF token", response.status_code, 403)
+    # A reader's report (the form's one real user is anonymous).
+    report_url = world["items"][("article", "published")].get_absolute_url() + "report/"
+    response = Client(enforce_csrf_checks=True).post(report_url, {"message": "No token."})
+    cell(problems, f"anonymous POST {report_url} without a CSRF token", response.status_code, 403)
     assert world_state(world) == before, "a POST without a CSRF token changed something"
     assert not problems, "\n".join(problems)
 

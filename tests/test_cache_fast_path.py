@@ -97,11 +97,11 @@ def test_publish_retires_the_fast_path_page(wf, client, library, editor, reviewe
     assert "Immune checkpoint inhibitors" in client.get(ARTICLE_URL).content.decode()
 
 
-def test_archive_makes_the_page_404_despite_the_fast_path(wf, client, library, editor):
+def test_archive_makes_the_page_410_despite_the_fast_path(wf, client, library, editor):
     client.get(ARTICLE_URL)
     client.get(ARTICLE_URL)
     wf.archive(library["article"], editor)
-    assert client.get(ARTICLE_URL).status_code == 404
+    assert client.get(ARTICLE_URL).status_code == 410
 
 
 def test_unknown_host_is_refused_even_when_the_page_is_cached(client, library):
@@ -231,7 +231,7 @@ def test_wsgi_wrapper_never_serves_a_retired_page(wf, library, wsgi, editor):
     call(app, environ(ARTICLE_URL))
     wf.archive(library["article"], editor)
     status, _, _ = call(app, environ(ARTICLE_URL))
-    assert status.startswith("404")
+    assert status.startswith("410")
 
 
 def test_wsgi_wrapper_refuses_unknown_hosts_and_keeps_the_https_redirect(library, wsgi):

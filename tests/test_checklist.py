@@ -46,9 +46,10 @@ def test_good_article_passes_every_rule_in_order(article):
         "readability",
         "glossary_published",
         "comments_resolved",
+        "references_reachable",
     ]
     assert all(r.passed for r in found)
-    assert [r.level for r in found] == ["required", "required", "recommended", "required", "required"]
+    assert [r.level for r in found] == ["required", "required", "recommended", "required", "required", "recommended"]
     assert all(str(r.label) for r in found)
     assert checklist.enforce(article) == found
 
@@ -65,7 +66,7 @@ def test_missing_summary_blocks_submit_and_changes_nothing(editor):
     assert excinfo.value.status_code == 409
     assert "summary" in str(excinfo.value)
     assert [r.code for r in excinfo.value.failing] == ["summary"]
-    assert len(excinfo.value.results) == 5
+    assert len(excinfo.value.results) == 6
     assert Article.objects.get(pk=article.pk).state == State.DRAFT
     assert WorkflowEvent.objects.count() == events
 

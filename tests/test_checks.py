@@ -1,7 +1,7 @@
 import pytest
 from django.test import override_settings
 
-from healthlib.checks import check_settings
+from healthlib.checks import check_settings, check_trust_settings
 
 
 def ids(**settings):
@@ -74,3 +74,24 @@ def test_missing_sitemaps_app_warns():
     apps = [app for app in settings.INSTALLED_APPS if app != "django.contrib.sitemaps"]
     with override_settings(INSTALLED_APPS=apps):
         assert [error.id for error in check_reader_settings()] == ["healthlib.W020"]
+
+
+@pytest.mark.parametrize(
+    "healthlib, expected",
+    [
+        ({"REPORT_RATE_LIMIT": 0}, "healthlib.E030"),
+        ({"REPORT_RATE_WINDOW": "3600"}, "healthlib.E030"),
+        ({"LINK_CHECK_TIMEOUT": 0}, "healthlib.E031"),
+        ({"LINK_CHECK_TIMEOUT": True}, "healthlib.E031"),
+        ({"LINK_CHECK_WORKERS": 100}, "healthlib.E031"),
+    ],
+)
+def test_each_trust_check_fires(healthlib, expected):
+    with override_settings(HEALTHLIB=healthlib):
+        assert [error.id for error in check_settings() + check_trust_settings()] == [expected]
+
+
+def test_valid_trust_settings_pass():
+    healthlib = {"REPORT_RATE_LIMIT": 10, "REPORT_RATE_WINDOW": 60, "LINK_CHECK_TIMEOUT": 2.5, "LINK_CHECK_WORKERS": 8}
+    with override_settings(HEALTHLIB=healthlib):
+        assert check_settings() + check_trust_settings() == []

@@ -135,7 +135,9 @@ def test_bulk_delete_of_a_mixed_selection_deletes_nothing(published_article, edi
 
 def test_archive_is_the_way_off_the_site(client, published_article, editor):
     workflow.archive(published_article, editor)
-    assert client.get(published_article.get_absolute_url()).status_code == 404
+    assert (
+        client.get(published_article.get_absolute_url()).status_code == 410
+    )  # gone, not unknown (tests/test_retired.py)
     assert Revision.objects.filter(item=published_article).exists()
     with pytest.raises(ProtectedContentError):
         Article.objects.filter(pk=published_article.pk).delete()

@@ -152,7 +152,7 @@ def test_archive_clears_the_stored_page_and_its_mentions(wf, client, library, ed
     archived = Article.objects.get(pk=article.pk)
     assert (archived.live_page_html, archived.live_page_key) == ("", "")
     assert not TermMention.objects.filter(article=article).exists()
-    assert client.get(ARTICLE_URL).status_code == 404
+    assert client.get(ARTICLE_URL).status_code == 410  # it was live: gone (tests/test_retired.py)
 
 
 def test_filing_details_and_topic_renames_update_the_stored_page(
@@ -234,7 +234,7 @@ def test_glossary_changes_update_mentions_and_the_term_page(wf, client, library,
     wf.archive(term, editor)
     assert "/health/glossary/t-cell/" not in stored(article)
     assert not TermMention.objects.filter(slug="t-cell").exists()
-    assert client.get("/health/glossary/t-cell/").status_code == 404
+    assert client.get("/health/glossary/t-cell/").status_code == 410
 
 
 def test_the_term_page_lists_only_live_articles_that_link_it(wf, client, library, editor):

@@ -170,10 +170,13 @@ def _article(wf, editor, slug="draft-article"):
     return wf.create_article(editor, slug=slug, article_type="treatment", content=ARTICLE_CONTENT)
 
 
-@pytest.mark.parametrize("state", ["draft", "in_review", "changes_requested", "approved", "archived"])
-def test_non_live_articles_are_404(wf, client, editor, reviewer, state):
+@pytest.mark.parametrize(
+    "state", ["draft", "in_review", "changes_requested", "approved", "archived", "archived_unpublished"]
+)
+def test_non_live_articles_are_not_served(wf, client, editor, reviewer, state):
+    """Never live: 404. Live once and archived: 410 Gone (tests/test_retired.py)."""
     article = _article(wf, editor)
-    if state != "draft":
+    if state not in ("draft", "archived_unpublished"):
         wf.submit(article, editor)
     if state == "changes_requested":
         wf.request_changes(article, reviewer, comment="Please cite a source.")
@@ -182,10 +185,13 @@ def test_non_live_articles_are_404(wf, client, editor, reviewer, state):
     if state == "archived":
         wf.publish(article, editor)
         assert client.get("/health/articles/draft-article/").status_code == 200
+    if state.startswith("archived"):
         wf.archive(article, editor)
     article.refresh_from_db()
-    assert article.state == state
-    assert client.get("/health/articles/draft-article/").status_code == 404
+    assert article.state == state.removesuffix("_unpublished")
+    response = client.get("/health/articles/draft-article/")
+    assert response.status_code == (410 if state == "archived" else 404)
+    assert "Please cite a source." not in text(response) and "Draft" not in text(response)
     for listing in ("/health/", "/health/articles/", "/health/sitemap.xml", "/health/feeds/rss/"):
         assert "draft-article" not in text(client.get(listing))
 
@@ -198,7 +204,7 @@ def test_non_live_terms_are_404(wf, client, editor, reviewer, state):
     if state == "archived":
         publish(wf, item, editor, reviewer)
         wf.archive(item, editor)
-    assert client.get("/health/glossary/antigen/").status_code == 404
+    assert client.get("/health/glossary/antigen/").status_code == (410 if state == "archived" else 404)
     assert "antigen" not in text(client.get("/health/glossary/"))
 
 
@@ -332,7 +338,7 @@ def test_archive_invalidates_the_cached_page(wf, client, library, editor):
     assert client.get(ARTICLE_URL).status_code == 200
     assert client.get("/health/topics/treatment-types/").status_code == 200
     wf.archive(library["article"], editor)
-    assert client.get(ARTICLE_URL).status_code == 404
+    assert client.get(ARTICLE_URL).status_code == 410
     assert ARTICLE_URL not in text(client.get("/health/topics/treatment-types/"))
 
 
@@ -346,7 +352,7 @@ def test_glossary_publish_and_archive_invalidate_cached_pages(wf, client, librar
     assert "A germ-fighting white cell." in text(client.get(ARTICLE_URL))
     assert "A germ-fighting white cell." in text(client.get("/health/glossary/"))
     wf.archive(library["term"], editor)
-    assert client.get(TERM_URL).status_code == 404
+    assert client.get(TERM_URL).status_code == 410
     assert 'class="glossary-term"' not in text(client.get(ARTICLE_URL))
 
 

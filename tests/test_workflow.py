@@ -245,7 +245,7 @@ def test_last_reviewed_is_never_in_the_future(published_article):
 def test_archive_hides_and_restore_brings_back_a_draft(published_article, editor, client):
     url = published_article.get_absolute_url()
     workflow.archive(published_article, editor, comment="Superseded.")
-    assert client.get(url).status_code == 404
+    assert client.get(url).status_code == 410  # it was live: gone, not unknown (tests/test_retired.py)
     published_article.refresh_from_db()
     assert published_article.live_revision is None and published_article.next_review_due is None
     revision = workflow.restore(published_article, editor, revision=published_article.latest_revision)

@@ -150,7 +150,7 @@ class WorkflowMachine(RuleBasedStateMachine):
         response = self.client.get(f"/health/articles/{article.slug}/")
         live = article.live_revision
         if live is None:
-            assert response.status_code == 404
+            assert response.status_code == (410 if article.is_retired else 404)
             self.last_reviewed_seen = None
             return
         assert response.status_code == 200

@@ -10,8 +10,10 @@ from healthlib.models.content import (
     State,
     Topic,
 )
+from healthlib.models.link_checks import ReferenceCheck
 from healthlib.models.mentions import TermMention
 from healthlib.models.profiles import ReviewerProfile
+from healthlib.models.reports import ProblemReport, ReportStatus
 from healthlib.models.reviews import Decision, Review
 from healthlib.models.revisions import Revision, content_hash
 from healthlib.models.search import SearchEntry
@@ -25,7 +27,10 @@ __all__ = [
     "Decision",
     "GlossaryTerm",
     "Kind",
+    "ProblemReport",
     "ProtectedContentError",
+    "ReferenceCheck",
+    "ReportStatus",
     "Review",
     "ReviewDates",
     "ReviewQueue",

@@ -146,6 +146,16 @@ class ContentItem(models.Model):
         verbose_name=_("submitted by"),
     )
     submitted_by_name = models.CharField(_("submitted by (name)"), max_length=300, blank=True, editable=False)
+    # Chosen when archiving: readers of the retired page are sent (301) to this live item instead of a 410.
+    replaced_by = models.ForeignKey(
+        "self",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        verbose_name=_("replaced by"),
+        help_text=_("The live page that readers of this archived page are sent to."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -188,6 +198,11 @@ class ContentItem(models.Model):
     @property
     def is_live(self) -> bool:
         return self.live_revision_id is not None
+
+    @property
+    def is_retired(self) -> bool:
+        """Archived after readers could see it: its address answers 410 or 301, not 404."""
+        return self.state == State.ARCHIVED and self.first_published_at is not None
 
     @property
     def effective_review_interval_days(self) -> int:

@@ -66,9 +66,19 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         result = report(soon_days=options["soon_days"], recent_days=options["recent_days"])
         overdue, due_soon = list(result.overdue), list(result.due_soon)
+        broken = result.broken_links()
         self.write_report(result, overdue, due_soon)
+        self.section(
+            _("Broken reference links"),
+            [_("Checked"), _("Article"), _("Result"), _("URL")],
+            [
+                [timezone.localtime(row.checked_at).date().isoformat(), row.article.title, row.outcome, row.url]
+                for row in broken
+            ],
+            [10, 40, 30, 60],
+        )
         status = 1 if overdue else 0
-        if options["email"] and not self.remind(result, overdue, due_soon, dry_run=options["dry_run"]):
+        if options["email"] and not self.remind(result, overdue, due_soon, broken, dry_run=options["dry_run"]):
             status = 2
         if status:
             raise SystemExit(status)
@@ -130,18 +140,27 @@ class Command(BaseCommand):
 
     # ------------------------------------------------------------ reminders
 
-    def remind(self, result: ReviewDueReport, overdue: list, due_soon: list, *, dry_run: bool) -> bool:
+    def remind(self, result: ReviewDueReport, overdue: list, due_soon: list, broken: list, *, dry_run: bool) -> bool:
         """Send (or print) one reminder per responsible person. False when sending failed."""
         overdue_ids = {item.pk for item in overdue}
+        due = responsible_people([*overdue, *due_soon])
+        # The same people are responsible for an article's references as for its review dates.
+        articles = list({row.article_id: row.article for row in broken}.values())
+        broken_by_person = {
+            person: [row for row in broken if row.article_id in {a.pk for a in items}]
+            for person, items in responsible_people(articles).items()
+        }
         messages = []
-        for person, items in responsible_people([*overdue, *due_soon]).items():
+        for person in dict.fromkeys([*due, *broken_by_person]):
             if not person.is_active or not person.email:
                 continue
+            items = due.get(person, [])
             context = {
                 "person": person,
                 "name": _person(person),
                 "overdue": [item for item in items if item.pk in overdue_ids],
                 "due_soon": [item for item in items if item.pk not in overdue_ids],
+                "broken_links": broken_by_person.get(person, []),
                 "today": result.today,
                 "soon_days": result.soon_days,
                 "site_name": healthlib_settings.SITE_NAME,
