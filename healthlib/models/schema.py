@@ -16,7 +16,8 @@ from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
 
 from healthlib.conf import healthlib_settings
-from healthlib.exceptions import InvalidContent
+from healthlib.exceptions import InvalidContent, MarkdownTooComplex
+from healthlib.markup import check_markdown
 
 ARTICLE_FIELDS = ("title", "summary", "body", "references")
 TERM_FIELDS = (
@@ -99,6 +100,16 @@ class _Collector:
             self.add(field, _("Contains a NUL character."))
         return value
 
+    def markdown(self, data: dict, field: str, *, required: bool = False, max_length: int | None = None) -> str:
+        """A text field that is rendered as markdown: refused here if it is beyond the renderer's bounds."""
+        value = self.text(data, field, required=required, max_length=max_length)
+        if value and field not in self.errors:
+            try:
+                check_markdown(value)
+            except MarkdownTooComplex as exc:
+                self.add(field, exc.message)
+        return value
+
     def single_line(self, data: dict, field: str, *, required: bool = False, max_length: int = MAX_TITLE) -> str:
         value = _single_line_clean(self.text(data, field, required=required, max_length=max_length))
         if "\n" in value:
@@ -174,8 +185,8 @@ def clean_article_content(data: dict[str, Any]) -> dict[str, Any]:
         collector.add("content", _("Unknown field(s): %(f)s.") % {"f": ", ".join(sorted(unknown))})
     content: dict[str, Any] = {
         "title": collector.single_line(data, "title", required=True),
-        "summary": collector.text(data, "summary", max_length=MAX_SHORT_TEXT),
-        "body": collector.text(data, "body"),
+        "summary": collector.markdown(data, "summary", max_length=MAX_SHORT_TEXT),
+        "body": collector.markdown(data, "body"),
     }
     raw_refs = data.get("references") or []
     references = []
@@ -208,9 +219,9 @@ def clean_term_content(
         "term": collector.single_line(data, "term", required=True),
         "aliases": collector.string_list(data, "aliases"),
         "pronunciation": collector.single_line(data, "pronunciation"),
-        "short_definition": collector.text(data, "short_definition", required=True, max_length=MAX_SHORT_TEXT),
-        "full_definition": collector.text(data, "full_definition", max_length=20_000),
-        "professional_definition": collector.text(data, "professional_definition", max_length=20_000),
+        "short_definition": collector.markdown(data, "short_definition", required=True, max_length=MAX_SHORT_TEXT),
+        "full_definition": collector.markdown(data, "full_definition", max_length=20_000),
+        "professional_definition": collector.markdown(data, "professional_definition", max_length=20_000),
         "related_terms": collector.string_list(data, "related_terms"),
     }
     for slug in content["related_terms"]:
