@@ -95,8 +95,9 @@ _HEADING = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|=+[ \t]*$|-+[ \t]*$)", re.MU
 _FOOTNOTE_DEFINITION = re.compile(r"^[ \t>*+\-\d.)]*\[\^[^\]\n]*\]:", re.MULTILINE)
 # Raw HTML tags, passed through Python-Markdown to the sanitizer, whose HTML5 parser slows down
 # quadratically with the depth of unclosed elements (28,000 unclosed <div>: 30 s; <b>: over a minute).
-# A name must end at a space, / or >, so autolinks (<https://...>, <a@b.org>) are not tags.
-_HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)(?=[\s/>])")
+# A name runs to a space, / or > as in HTML (so <x:y> is one); autolinks (<https://...>, <a@b.org>)
+# are not tags.
+_HTML_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)(?=[\s/>])")
 _VOID_ELEMENTS = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 
 
@@ -152,7 +153,7 @@ class _Bounds:
         depth = 0
         for match in _HTML_TAG.finditer(self.text):
             name = match[2].lower()
-            if name in _VOID_ELEMENTS:
+            if name in _VOID_ELEMENTS or name.endswith(":") or "@" in name:
                 continue
             if not match[1]:
                 open_by_name[name] = open_by_name.get(name, 0) + 1

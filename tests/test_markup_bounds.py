@@ -59,6 +59,7 @@ REFUSALS = [
         pytest.param("<b>\n\n" * 61, id="unclosed HTML formatting"),
         pytest.param("<b></i>" * 61, id="HTML closed by the wrong tag"),
         pytest.param("<SPAN title=x>" * 61, id="HTML with attributes"),
+        pytest.param("<x:y>\n\n" * 61, id="HTML with a namespace"),
         pytest.param("- a\n" * 20_000, id="one-word list items"),
         pytest.param("| a |\n|---|\n" + "| b |\n" * 20_000, id="table rows"),
         pytest.param("[a](b) " * 600, id="links in one paragraph"),
