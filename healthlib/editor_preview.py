@@ -32,10 +32,12 @@ from django.http import (
 )
 from django.template.defaultfilters import filesizeformat
 from django.urls import path
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from healthlib.conf import healthlib_settings
+from healthlib.exceptions import MarkdownTooComplex
 from healthlib.markup import render_markdown
 
 EDITOR_PERMISSIONS = ("healthlib.edit_content", "healthlib.review_content")
@@ -65,7 +67,16 @@ def markdownify(request: HttpRequest) -> HttpResponse:
     content = request.POST.get("content")
     if content is None:
         return HttpResponseBadRequest("Missing 'content'.")
-    return HttpResponse(render_markdown(content), content_type="text/html; charset=utf-8")
+    try:
+        html = render_markdown(content)
+    except MarkdownTooComplex as exc:
+        # The widget shows the answer in the preview pane: the editor sees why instead of a stale preview.
+        return HttpResponse(
+            format_html("<p><strong>{}</strong></p>", exc.message),
+            status=exc.status_code,
+            content_type="text/html; charset=utf-8",
+        )
+    return HttpResponse(html, content_type="text/html; charset=utf-8")
 
 
 class UploadRefused(Exception):

@@ -57,6 +57,10 @@ class InvalidContent(WorkflowError):
         self.errors = errors or {}
 
 
+class MarkdownTooComplex(InvalidContent):
+    """Markdown that would make the renderer do unbounded work: long runs of unclosed brackets, deep nesting."""
+
+
 class ChecklistFailed(TransitionNotAllowed):
     """A required item of the pre-publish checklist failed, so the revision cannot be submitted or published."""
 

@@ -3,10 +3,12 @@
 Decisions made here:
 
 * Text is stored in Unicode NFC, so a title typed in NFD is the same title (and the same hash).
-* Single-line fields (titles, terms, aliases, reference titles) are cleaned, not refused: zero-width
-  space, word joiner, byte-order mark, directional overrides and isolates (the "Trojan Source"
-  characters) and control characters are dropped, a tab becomes a space. ZWJ/ZWNJ stay (emoji,
-  Indic and Persian scripts). A newline in a single-line field is refused.
+* Single-line fields (titles, terms, aliases, reference titles) are cleaned, not refused: every
+  character that is Cc, Cf or Default_Ignorable_Code_Point, and the tag characters, is dropped (zero-width
+  space, word joiner, byte-order mark, directional marks, overrides and isolates, the "Trojan Source"
+  characters, soft hyphen...); a tab and the line and paragraph separators become a space. ZWJ/ZWNJ stay
+  in their joining context only (after a virama, between joining letters, inside an emoji sequence:
+  Indic and Persian scripts, emoji). A newline in a single-line field is refused.
 * A NUL character is refused in every field (PostgreSQL cannot store it). Other control characters
   in multi-line text (summary, body, definitions) are kept as written: they reach readers only
   through the sanitizer, and refusing them would reject text pasted from other programs.
@@ -18,6 +20,7 @@ import datetime
 import unicodedata
 
 import pytest
+import regex
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +28,7 @@ from django.utils import timezone
 from healthlib import workflow
 from healthlib.exceptions import InvalidContent
 from healthlib.models import Article, ContentItem, GlossaryTerm, Revision
+from healthlib.models.schema import _single_line_clean
 from tests.conftest import ARTICLE_CONTENT, edited
 
 TERM_CONTENT = {"term": "T cell", "short_definition": "A white blood cell that finds and kills infected cells."}
@@ -111,6 +115,67 @@ def test_joiners_that_carry_meaning_are_kept(editor):
         editor, slug="joiners", article_type="guide", content=edited(ARTICLE_CONTENT, title=title)
     )
     assert article.title == title
+
+
+def _invisible_by_property(char: str) -> bool:
+    """The oracle, from the Unicode data of both `unicodedata` and `regex` (their versions differ)."""
+    return (
+        unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}
+        or regex.match(r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]", char) is not None
+        or 0xE0000 <= ord(char) <= 0xE007F  # the Tags block, assigned or not
+    )
+
+
+def test_every_invisible_code_point_is_dropped_and_every_other_kept():
+    """The whole property set, code point by code point, each between two letters (no joining context)."""
+    every_code_point = [chr(cp) for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF and cp != 0x0A]
+    invisible_chars = [char for char in every_code_point if _invisible_by_property(char)]
+    spaces = {"\t", "\u2028", "\u2029"}
+    assert len(invisible_chars) > 4000 and {"\u200e", "\u00ad", "\u034f", "\u3164", "\U000e0041"} <= set(
+        invisible_chars
+    )
+    cleaned = _single_line_clean("".join(f"x{char}" for char in invisible_chars) + "x")
+    expected = "".join("x " if char in spaces else "x" for char in invisible_chars) + "x"
+    assert cleaned == expected, sorted({f"U+{ord(char):04X}" for char in cleaned} - {"U+0078", "U+0020"})
+    invisible = set(invisible_chars)
+    visible = "".join(f"x{char}" for char in every_code_point if char not in invisible) + "x"
+    assert _single_line_clean(visible) == unicodedata.normalize("NFC", visible)
+
+
+@pytest.mark.parametrize(
+    "char",
+    ["\u200e", "\u200f", "\u00ad", "\u061c", "\u180e", "\u034f", "\u115f", "\ufe0f", "\U000e0001", "\u2028"],
+    ids=["LRM", "RLM", "soft hyphen", "Arabic letter mark", "Mongolian vowel separator", "CGJ", "Hangul filler",
+         "VS16", "language tag", "line separator"],
+)  # fmt: skip
+def test_marks_and_fillers_are_dropped_from_titles_terms_and_aliases(editor, char):
+    article = workflow.create_article(
+        editor, slug="marks", article_type="guide", content=edited(ARTICLE_CONTENT, title=f"Im{char}mune {char}cells")
+    )
+    expected = "Im mune  cells" if char == "\u2028" else "Immune cells"
+    assert article.title == expected and article.latest_revision.content["title"] == expected
+    term = workflow.create_glossary_term(
+        editor, slug="t-cell", content={**TERM_CONTENT, "term": f"T{char}-cell", "aliases": [f"{char}CD8{char}"]}
+    )
+    content = term.latest_revision.content
+    assert content["term"] == ("T -cell" if char == "\u2028" else "T-cell") and content["aliases"] == ["CD8"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u0915\u094d\u200d\u0937",
+        "\u0915\u094d\u200c\u0937",
+        "\u0628\u064e\u200c\u0628",
+        "\U0001f469\U0001f3fd\u200d\u2695",
+    ],
+    ids=["ZWJ after virama", "ZWNJ after virama", "ZWNJ between joining letters", "ZWJ in an emoji sequence"],
+)
+def test_joiners_are_kept_in_their_joining_context_only(text):
+    assert _single_line_clean(text) == text
+    # The same joiner between Latin letters only makes an equal-looking title differ.
+    joiner = "\u200d" if "\u200d" in text else "\u200c"
+    assert _single_line_clean(f"Can{joiner}cer") == "Cancer"
 
 
 CONTROL = {"bell": "\x07", "escape": "\x1b", "DEL": "\x7f", "C1 NEL": "\x85", "C1 CSI": "\x9b", "tab": "\t"}

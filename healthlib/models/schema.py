@@ -10,12 +10,14 @@ import datetime
 import unicodedata
 from typing import Any
 
+import regex
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
 
 from healthlib.conf import healthlib_settings
-from healthlib.exceptions import InvalidContent
+from healthlib.exceptions import InvalidContent, MarkdownTooComplex
+from healthlib.markup import check_markdown
 
 ARTICLE_FIELDS = ("title", "summary", "body", "references")
 TERM_FIELDS = (
@@ -35,16 +37,33 @@ MAX_LIST = 50
 _url_validator = URLValidator(schemes=["http", "https"])
 
 
-# Single-line fields (titles, terms, aliases, reference titles) lose what a reader cannot see but
-# a title can hide: zero-width space, word joiner and byte-order mark (they make equal-looking titles
-# differ), directional overrides and isolates (they make a title read differently from what it says),
-# and control characters (a tab becomes a space). ZWJ/ZWNJ stay: emoji, Indic and Persian scripts.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+# Single-line fields (titles, terms, aliases, reference titles) lose what a reader cannot see but a
+# title can hide, decided by Unicode properties rather than a list (a list always misses some, e.g. the
+# left-to-right mark and the soft hyphen): control characters (Cc), format characters (Cf: zero-width
+# space, directional marks, overrides and isolates, soft hyphen, byte-order mark...), every
+# Default_Ignorable_Code_Point (variation selectors, Hangul fillers, the combining grapheme joiner...)
+# and the tag characters. A tab and the line and paragraph separators (Zl, Zp) become a space.
+# ZWJ and ZWNJ stay only where they change how a word is written: after a virama and, for ZWNJ,
+# between joining letters (the CONTEXTJ rules of RFC 5892: Indic, Arabic and Persian scripts), and ZWJ
+# inside an emoji sequence (UTS #51). Unicode data from the `regex` module, newer than `unicodedata`'s.
+_JOINER_IN_CONTEXT = (
+    r"(?<=\p{ccc=Virama})[\u200c\u200d]"
+    r"|(?<=[\p{jt=D}\p{jt=L}]\p{jt=T}*)\u200c(?=\p{jt=T}*[\p{jt=D}\p{jt=R}])"
+    r"|(?<=\p{Extended_Pictographic}\p{Emoji_Modifier}?\ufe0f?)\u200d(?=\p{Extended_Pictographic})"
+)
+_INVISIBLE = regex.compile(
+    rf"(?P<kept>{_JOINER_IN_CONTEXT})|(?P<space>[\t\p{{Zl}}\p{{Zp}}])"
+    r"|(?!\n)[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\p{Block=Tags}]"
+)
+
+
+def _keep_or_drop(match: regex.Match) -> str:
+    return match["kept"] or (" " if match["space"] else "")
 
 
 def _single_line_clean(value: str) -> str:
-    value = value.translate(_INVISIBLE).replace("\t", " ")
-    return "".join(char for char in value if char == "\n" or unicodedata.category(char) != "Cc").strip()
+    # Dropping a character (the combining grapheme joiner) can let marks around it reorder: NFC again.
+    return unicodedata.normalize("NFC", _INVISIBLE.sub(_keep_or_drop, value)).strip()
 
 
 def normalise_text(value: Any) -> str:
@@ -79,6 +98,16 @@ class _Collector:
             )
         if "\x00" in value:
             self.add(field, _("Contains a NUL character."))
+        return value
+
+    def markdown(self, data: dict, field: str, *, required: bool = False, max_length: int | None = None) -> str:
+        """A text field that is rendered as markdown: refused here if it is beyond the renderer's bounds."""
+        value = self.text(data, field, required=required, max_length=max_length)
+        if value and field not in self.errors:
+            try:
+                check_markdown(value)
+            except MarkdownTooComplex as exc:
+                self.add(field, exc.message)
         return value
 
     def single_line(self, data: dict, field: str, *, required: bool = False, max_length: int = MAX_TITLE) -> str:
@@ -156,8 +185,8 @@ def clean_article_content(data: dict[str, Any]) -> dict[str, Any]:
         collector.add("content", _("Unknown field(s): %(f)s.") % {"f": ", ".join(sorted(unknown))})
     content: dict[str, Any] = {
         "title": collector.single_line(data, "title", required=True),
-        "summary": collector.text(data, "summary", max_length=MAX_SHORT_TEXT),
-        "body": collector.text(data, "body"),
+        "summary": collector.markdown(data, "summary", max_length=MAX_SHORT_TEXT),
+        "body": collector.markdown(data, "body"),
     }
     raw_refs = data.get("references") or []
     references = []
@@ -190,9 +219,9 @@ def clean_term_content(
         "term": collector.single_line(data, "term", required=True),
         "aliases": collector.string_list(data, "aliases"),
         "pronunciation": collector.single_line(data, "pronunciation"),
-        "short_definition": collector.text(data, "short_definition", required=True, max_length=MAX_SHORT_TEXT),
-        "full_definition": collector.text(data, "full_definition", max_length=20_000),
-        "professional_definition": collector.text(data, "professional_definition", max_length=20_000),
+        "short_definition": collector.markdown(data, "short_definition", required=True, max_length=MAX_SHORT_TEXT),
+        "full_definition": collector.markdown(data, "full_definition", max_length=20_000),
+        "professional_definition": collector.markdown(data, "professional_definition", max_length=20_000),
         "related_terms": collector.string_list(data, "related_terms"),
     }
     for slug in content["related_terms"]:
