@@ -46,6 +46,7 @@ from healthlib.models import (
     Article,
     ContentItem,
     Decision,
+    DerivedWork,
     GlossaryTerm,
     Kind,
     Review,
@@ -917,6 +918,31 @@ class WorkflowEventAdmin(ReadOnlyAdmin):
     list_filter = ["action"]
     list_select_related = ["item"]
     search_fields = ["actor_name", "comment"]
+
+
+class FailedWorkFilter(admin.SimpleListFilter):
+    title = gettext_lazy("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("pending", gettext_lazy("pending")), ("failed", gettext_lazy("failed"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "pending":
+            return queryset.filter(attempts=0)
+        if self.value() == "failed":
+            return queryset.filter(attempts__gt=0)
+        return queryset
+
+
+@admin.register(DerivedWork)
+class DerivedWorkAdmin(ReadOnlyAdmin):
+    """Re-links and page stores still to do after a committed change, with the error of failed ones
+    (healthlib.derived_work; the task backend's own admin, if any, shows the task runs)."""
+
+    list_display = ["created_at", "action", "item", "attempts", "last_error"]
+    list_filter = [FailedWorkFilter, "action"]
+    list_select_related = ["item"]
 
 
 # ---------------------------------------------------------------- topics and reviewer profiles

@@ -10,6 +10,7 @@ from healthlib.models.content import (
     State,
     Topic,
 )
+from healthlib.models.derived import DerivedWork, WorkAction
 from healthlib.models.mentions import TermMention
 from healthlib.models.profiles import ReviewerProfile
 from healthlib.models.reviews import Decision, Review
@@ -23,6 +24,7 @@ __all__ = [
     "ArticleType",
     "ContentItem",
     "Decision",
+    "DerivedWork",
     "GlossaryTerm",
     "Kind",
     "ProtectedContentError",
@@ -35,6 +37,7 @@ __all__ = [
     "State",
     "TermMention",
     "Topic",
+    "WorkAction",
     "WorkflowEvent",
     "content_hash",
 ]
