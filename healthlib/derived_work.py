@@ -54,6 +54,8 @@ def _announce() -> None:
 
 def record_term_change(term: GlossaryTerm) -> None:
     """A glossary term was published or archived: its articles must be re-linked."""
+    # Until this commits, no article is published against the glossary as it was (see lock_glossary).
+    glossary_linker.lock_glossary(exclusive=True)
     DerivedWork.objects.create(action=WorkAction.RELINK_TERM, item=term)
     transaction.on_commit(_announce)
 

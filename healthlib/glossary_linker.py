@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import ahocorasick
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -383,8 +383,29 @@ def get_glossary() -> Glossary:
         return _cached
 
 
+#: Key of the PostgreSQL advisory lock on the published glossary (any constant: "hlgl").
+GLOSSARY_LOCK = 0x686C676C
+
+
+def lock_glossary(*, exclusive: bool) -> None:
+    """Hold the glossary lock until the current transaction ends (PostgreSQL; a no-op elsewhere).
+
+    An article's publish links against the glossary under the shared lock; a term's publish or
+    archive takes it exclusively until it commits. Without it, an article published for the first time
+    while a term's publish commits could be linked against the glossary without the term and commit
+    after the term's re-link looked for live articles, and stay unlinked. (SQLite lets one writing
+    transaction commit at a time: there the later writer is refused with "database is locked".)
+    """
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {function}(%s)", [GLOSSARY_LOCK])
+
+
 def link_article_html(html: str, *, exclude_slug: str | None = None) -> str:
-    """Link sanitized article (or definition) HTML against the published glossary."""
+    """Link sanitized article (or definition) HTML against the published glossary (as committed once the
+    shared glossary lock is held, see :func:`lock_glossary`)."""
+    lock_glossary(exclusive=False)
     return get_glossary().link(html, exclude_slug=exclude_slug)
 
 

@@ -497,3 +497,47 @@ def test_two_runs_and_a_republish_racing_leave_every_page_equal_to_a_full_render
     derived_work.run_pending()  # rows recorded by the re-publish's own after-commit work, if any
     assert page_check() == {"stale": [], "pending": 0}
     assert "more" in Article.objects.get(pk=target.pk).live_body_html
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL (make test runs it)")
+def test_an_article_first_published_while_a_term_is_published_gets_the_link(editor, reviewer, monkeypatch):
+    """The article's publish has linked its body against the glossary without the term and not yet
+    committed when the term's publish commits and its re-link looks for live articles."""
+    term_item = approved_term(editor, reviewer)
+    article = workflow.create_article(
+        editor, slug="new", article_type="guide", content=edited(ARTICLE_CONTENT, body="T cells help.")
+    )
+    workflow.submit(article, editor)
+    workflow.approve(article, reviewer)
+    linked_without_commit, release = threading.Event(), threading.Event()
+    original = glossary_linker.get_glossary
+
+    def pausing():
+        glossary = original()
+        if threading.current_thread().name == "article":
+            linked_without_commit.set()
+            release.wait(timeout=3)  # the term's publish, if it can, commits meanwhile
+        return glossary
+
+    monkeypatch.setattr(glossary_linker, "get_glossary", pausing)
+    errors: list = []
+
+    def publish_article():
+        try:
+            workflow.publish(Article.objects.get(pk=article.pk), editor)
+        except Exception as error:  # reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=publish_article, name="article")
+    thread.start()
+    assert linked_without_commit.wait(timeout=30)
+    workflow.publish(term_item, editor)  # the immediate backend re-links after its commit
+    release.set()
+    thread.join(timeout=60)
+    assert not errors
+    assert linked(article)
+    assert page_check() == {"stale": [], "pending": 0}
