@@ -48,6 +48,7 @@ from healthlib.models import (
     Article,
     ContentItem,
     Decision,
+    DerivedWork,
     GlossaryTerm,
     Kind,
     ProblemReport,
@@ -1071,6 +1072,34 @@ class ProblemReportAdmin(ReadOnlyAdmin):
         if _wants_json(request):
             return JsonResponse({"ok": True})
         return HttpResponseRedirect(reverse("admin:healthlib_problemreport_changelist"))
+
+
+# ---------------------------------------------------------------- derived work still to do
+
+
+class FailedWorkFilter(admin.SimpleListFilter):
+    title = gettext_lazy("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("pending", gettext_lazy("pending")), ("failed", gettext_lazy("failed"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "pending":
+            return queryset.filter(attempts=0)
+        if self.value() == "failed":
+            return queryset.filter(attempts__gt=0)
+        return queryset
+
+
+@admin.register(DerivedWork)
+class DerivedWorkAdmin(ReadOnlyAdmin):
+    """Re-links and page stores still to do after a committed change, with the error of failed ones
+    (healthlib.derived_work; the task backend's own admin, if any, shows the task runs)."""
+
+    list_display = ["created_at", "action", "item", "attempts", "last_error"]
+    list_filter = [FailedWorkFilter, "action"]
+    list_select_related = ["item"]
 
 
 # ---------------------------------------------------------------- topics and reviewer profiles

@@ -11,16 +11,18 @@ class HealthlibConfig(AppConfig):
     def ready(self) -> None:
         from healthlib import (
             checks,  # noqa: F401  (registers the system checks)
-            glossary_linker,
+            derived_work,
             notifications,
             reader_pages,
             roles,
             search,
+            tasks,
         )
 
         post_migrate.connect(roles.ensure_roles_after_migrate, sender=self)
         notifications.connect()
-        glossary_linker.connect()
+        derived_work.connect()
+        tasks.connect()
         reader_pages.connect()
         search.connect()
         from healthlib import cache

@@ -49,7 +49,8 @@ from django.core.cache.backends.filebased import FileBasedCache
 from django.core.exceptions import DisallowedHost, SuspiciousOperation
 from django.core.handlers.wsgi import get_path_info, get_script_name
 from django.core.signals import setting_changed
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db import transaction
+from django.db.models.signals import m2m_changed
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import Resolver404, get_urlconf, resolve
 from django.utils.cache import cc_delim_re, get_conditional_response, patch_cache_control, patch_vary_headers
@@ -150,8 +151,8 @@ def _version_file_stamp(cache) -> tuple | None:
 def invalidate(**kwargs) -> int:
     """Retire every cached reader page by writing a new content version. Returns the new version.
 
-    Connected to ``healthlib.signals.published``, ``reaffirmed`` and ``archived`` and to topic
-    changes; call it yourself after changing what readers see by other means.
+    Connected to ``healthlib.signals.published``, ``reaffirmed`` and ``archived``, and called by
+    :mod:`healthlib.derived_work` after topic changes; call it yourself after changing what readers see by other means.
     """
     cache = _bookkeeping()
     old = cache.get(VERSION_KEY) or 0
@@ -165,12 +166,17 @@ def connect() -> None:
     """Invalidate the page cache whenever what readers see changes."""
     for signal in (signals.published, signals.reaffirmed, signals.archived, signals.details_changed):
         signal.connect(invalidate, dispatch_uid=f"healthlib.cache.{id(signal)}")
-    from healthlib.models import Article, Topic
+    # Topic changes retire pages through healthlib.derived_work, after commit and after the pages of
+    # a renamed topic's articles are stored again.
+    from healthlib.models import Article
 
     setting_changed.connect(_forget_stack_digest, dispatch_uid="healthlib.cache.stack_digest")
-    post_save.connect(invalidate, sender=Topic, dispatch_uid="healthlib.cache.topic_saved")
-    post_delete.connect(invalidate, sender=Topic, dispatch_uid="healthlib.cache.topic_deleted")
-    m2m_changed.connect(invalidate, sender=Article.topics.through, dispatch_uid="healthlib.cache.article_topics")
+    m2m_changed.connect(_invalidate_on_commit, sender=Article.topics.through, dispatch_uid="healthlib.cache.topics")
+
+
+def _invalidate_on_commit(**kwargs) -> None:
+    # Not before the commit: a reader's request in between would cache the old page again.
+    transaction.on_commit(invalidate)
 
 
 def _is_anonymous(request: HttpRequest) -> bool:

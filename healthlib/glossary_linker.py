@@ -18,8 +18,9 @@ The markup of a linked term, readable without JavaScript (the site's CSS shows t
     <a class="glossary-term" href="/health/glossary/t-cell/" aria-describedby="glossary-definition-t-cell">T cells</a>
     <span class="glossary-definition" role="tooltip" id="glossary-definition-t-cell">A white blood cell ...</span>
 
-Linked HTML is computed when an article is published (``Article.set_live_content``) and when a
-glossary term is published or archived (the receivers below), never per request.
+Linked HTML is computed when an article is published (``Article.set_live_content``) and, after a
+glossary term is published or archived, by the derived work of :mod:`healthlib.derived_work`, never
+per request.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import ahocorasick
-from django.db.models import Count, Max, Q
+from django.db import connection, transaction
+from django.db.models import Count, F, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -381,8 +383,29 @@ def get_glossary() -> Glossary:
         return _cached
 
 
+#: Key of the PostgreSQL advisory lock on the published glossary (any constant: "hlgl").
+GLOSSARY_LOCK = 0x686C676C
+
+
+def lock_glossary(*, exclusive: bool) -> None:
+    """Hold the glossary lock until the current transaction ends (PostgreSQL; a no-op elsewhere).
+
+    An article's publish links against the glossary under the shared lock; a term's publish or
+    archive takes it exclusively until it commits. Without it, an article published for the first time
+    while a term's publish commits could be linked against the glossary without the term and commit
+    after the term's re-link looked for live articles, and stay unlinked. (SQLite lets one writing
+    transaction commit at a time: there the later writer is refused with "database is locked".)
+    """
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {function}(%s)", [GLOSSARY_LOCK])
+
+
 def link_article_html(html: str, *, exclude_slug: str | None = None) -> str:
-    """Link sanitized article (or definition) HTML against the published glossary."""
+    """Link sanitized article (or definition) HTML against the published glossary (as committed once the
+    shared glossary lock is held, see :func:`lock_glossary`)."""
+    lock_glossary(exclusive=False)
     return get_glossary().link(html, exclude_slug=exclude_slug)
 
 
@@ -393,61 +416,82 @@ def _render_live_body(article) -> str:
     return render_document(article.live_revision.content["body"]).html
 
 
-def relink_articles(queryset=None) -> int:
-    """Re-render and re-link live articles from their live revision's markdown, and re-store their
-    reader pages (:mod:`healthlib.reader_pages`). Returns how many changed.
+def relink_article(article_id: int, glossary: Glossary | None = None) -> bool:
+    """Re-render and re-link one live article from its live revision's markdown and store its reader
+    page (:mod:`healthlib.reader_pages`), in one transaction under the row lock the workflow takes, so
+    the body and the page change together or not at all. Returns whether anything changed.
 
     ``live_body_html`` is a derived cache of the live revision (not workflow state), so it is written
-    with ``QuerySet.update`` outside :mod:`healthlib.workflow`; the filter on ``live_revision`` skips an
-    article that was re-published meanwhile (its publish already linked it).
+    with ``QuerySet.update`` outside :mod:`healthlib.workflow`.
     """
+    from healthlib import reader_pages
+    from healthlib.models import Article, ContentItem
+
+    with transaction.atomic():
+        ContentItem.objects.select_for_update().filter(pk=article_id).exists()
+        # Default: the glossary as committed now (its version is read inside this transaction).
+        glossary = glossary or get_glossary()
+        article = (
+            Article.objects.filter(pk=article_id, live_revision__isnull=False)
+            .select_related("live_revision")
+            .only("pk", "live_body_html", "live_revision__content")
+            .first()
+        )
+        if article is None:
+            return False
+        html = glossary.link(_render_live_body(article))
+        relinked = html != article.live_body_html
+        if relinked:
+            # The revision filter matters where the lock is a no-op (SQLite): a re-publish meanwhile won.
+            relinked = bool(
+                Article.objects.filter(pk=article_id, live_revision_id=article.live_revision_id).update(
+                    live_body_html=html, updated_at=timezone.now()
+                )
+            )
+        # The stored page shows the body and the linked terms' definitions: re-derive it even when
+        # the links are unchanged (a linked term's definition or name may have changed).
+        restored = reader_pages.refresh(article_id)
+    return relinked or restored
+
+
+def relink_articles(queryset=None) -> int:
+    """Re-link every live article of ``queryset`` (default: all), one article per transaction.
+    Returns how many changed."""
     from healthlib.models import Article
 
     if queryset is None:
         queryset = Article.objects.all()
-    from healthlib import reader_pages
-
+    ids = list(queryset.filter(live_revision__isnull=False).values_list("pk", flat=True))
     glossary = get_glossary()
-    changed = 0
-    articles = queryset.filter(live_revision__isnull=False).select_related("live_revision")
-    for article in articles.only("pk", "live_body_html", "live_revision__content").iterator(chunk_size=200):
-        html = glossary.link(_render_live_body(article))
-        relinked = 0
-        if html != article.live_body_html:
-            relinked = Article.objects.filter(pk=article.pk, live_revision_id=article.live_revision_id).update(
-                live_body_html=html, updated_at=timezone.now()
-            )
-        # The stored page shows the body and the linked terms' definitions: re-derive it even when
-        # the links are unchanged (a linked term's definition or name may have changed).
-        restored = reader_pages.refresh(article.pk)
-        changed += bool(relinked or restored)
-    return changed
+    return sum(relink_article(article_id, glossary) for article_id in ids)
+
+
+def affected_article_ids(term) -> set[int]:
+    """Live articles whose page a change of ``term`` (published, renamed, archived) may change: those
+    that link it now (the term-mention index) and, when it is live, those whose text holds one of its
+    names (the search index). Both are index look-ups, never a scan of every body."""
+    from healthlib.models import Article, TermMention
+    from healthlib.search import articles_with_phrases
+
+    ids = set(TermMention.objects.filter(slug=term.slug).values_list("article_id", flat=True))
+    if term.live_revision_id is not None:
+        names = {term.live_term, *(term.live_aliases or [])}
+        ids |= articles_with_phrases(sorted({v for name in names for v in name_variants(name or "")}))
+        # The search index is written after an article's publish commits: an article it does not hold
+        # yet (or holds as before its last publish) may mention the term too. A join on keys and dates,
+        # no body is read.
+        lagging = Article.objects.filter(live_revision__isnull=False).filter(
+            Q(search_entry__isnull=True) | Q(search_entry__indexed_at__lt=F("last_published_at"))
+        )
+        ids |= set(lagging.values_list("pk", flat=True))
+    return ids
 
 
 def affected_articles(term):
-    """Live articles that mention one of the term's names or already link to it (a cheap pre-filter)."""
+    """:func:`affected_article_ids` as a queryset of live articles."""
     from healthlib.models import Article
 
-    query = Q(live_body_html__contains=f'href="{html_lib.escape(term_url(term.slug))}"')
-    for name in {term.live_term, *(term.live_aliases or [])}:
-        for variant in name_variants(name or ""):
-            query |= Q(live_body_html__icontains=html_lib.escape(variant, quote=False))
-    return Article.objects.filter(live_revision__isnull=False).filter(query)
-
-
-def _term_changed(sender, item, **kwargs) -> None:
-    # The workflow sends this signal after its transaction commits, so the new glossary is visible.
-    count = relink_articles(affected_articles(item))
-    logger.info("healthlib re-linked %d article(s) after glossary term %r changed", count, item.slug)
-
-
-def connect() -> None:
-    """Re-link live articles when a glossary term is published or archived (called from apps.ready)."""
-    from healthlib import signals
-    from healthlib.models import GlossaryTerm
-
-    signals.published.connect(_term_changed, sender=GlossaryTerm, dispatch_uid="healthlib.glossary_linker")
-    signals.archived.connect(_term_changed, sender=GlossaryTerm, dispatch_uid="healthlib.glossary_linker")
+    return Article.objects.filter(live_revision__isnull=False, pk__in=affected_article_ids(term))
 
 
 def plain_article_text(html: str) -> str:

@@ -377,40 +377,7 @@ def refresh_all() -> int:
     return sum(refresh(article_id) for article_id in list(ids))
 
 
-# ---------------------------------------------------------------- topics
-
-
-def refresh_topic_articles(topic_article_ids: list[int]) -> None:
-    for article_id in topic_article_ids:
-        refresh(article_id)
-
-
-def _topic_saving(sender, instance, **kwargs) -> None:
-    old = sender.objects.filter(pk=instance.pk).values_list("name", "slug").first() if instance.pk else None
-    instance._healthlib_shown_before = old
-
-
-def _topic_saved(sender, instance, created, **kwargs) -> None:
-    """A renamed topic changes the breadcrumbs and metadata of its articles' stored pages (its
-    description is not on them, so editing only that re-stores nothing)."""
-    if created or getattr(instance, "_healthlib_shown_before", None) == (instance.name, instance.slug):
-        return
-    ids = list(instance.articles.filter(live_revision__isnull=False).values_list("pk", flat=True))
-    transaction.on_commit(lambda: refresh_topic_articles(ids))
-
-
-def _topic_deleting(sender, instance, **kwargs) -> None:
-    ids = list(instance.articles.filter(live_revision__isnull=False).values_list("pk", flat=True))
-    transaction.on_commit(lambda: refresh_topic_articles(ids))
-
-
 def connect() -> None:
     from django.core.signals import setting_changed
-    from django.db.models.signals import post_save, pre_delete, pre_save
-
-    from healthlib.models import Topic
 
     setting_changed.connect(clear_fingerprint_cache, dispatch_uid="healthlib.reader_pages.settings")
-    pre_save.connect(_topic_saving, sender=Topic, dispatch_uid="healthlib.reader_pages.topic_saving")
-    post_save.connect(_topic_saved, sender=Topic, dispatch_uid="healthlib.reader_pages.topic_saved")
-    pre_delete.connect(_topic_deleting, sender=Topic, dispatch_uid="healthlib.reader_pages.topic_deleting")

@@ -350,6 +350,46 @@ class _Postgres:
         return self.cursor.fetchall()
 
 
+def articles_with_phrases(phrases: list[str]) -> set[int]:
+    """Ids of indexed live articles whose title or text holds one of ``phrases`` (its words in order).
+
+    Through the full-text indexes, not a scan of every body: how the glossary finds the articles that
+    may start using a term. The engines' tokenizers (FTS5 ``unicode61``, PostgreSQL's ``english``
+    parser, which also stems) split at least where the glossary linker's whole-word matching does, so
+    the result holds every article the linker can link the phrase in (and perhaps a few more).
+    """
+    # Words are letters and digits only, so they need no quoting beyond the phrase's own quotes.
+    words = list(dict.fromkeys(" ".join(found) for phrase in phrases if (found := _WORD.findall(phrase))))
+    if not words:
+        return set()
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT e.item_id FROM healthlib_searchentry_fts f CROSS JOIN healthlib_searchentry e "
+                "ON e.item_id = f.rowid WHERE healthlib_searchentry_fts MATCH %s AND e.kind = 'article'",
+                [" OR ".join(f'"{phrase}"' for phrase in words)],
+            )
+            return {row[0] for row in cursor.fetchall()}
+        # A phrase of stop words only ("a", "it") is an empty tsquery, which matches nothing: those
+        # (rare) names are looked for in the text itself.
+        cursor.execute(
+            "SELECT p, numnode(phraseto_tsquery(%s::regconfig, p)) FROM unnest(%s::text[]) AS p", [PG_CONFIG, words]
+        )
+        stop_words_only = {phrase for phrase, nodes in cursor.fetchall() if not nodes}
+        clauses, params = [], []
+        for phrase in words:
+            if phrase in stop_words_only:
+                clauses.append("body_text ILIKE %s")
+                params.append("%" + phrase.replace(" ", "%") + "%")
+            else:
+                clauses.append("search_vector @@ phraseto_tsquery(%s::regconfig, %s)")
+                params += [PG_CONFIG, phrase]
+        cursor.execute(
+            f"SELECT item_id FROM healthlib_searchentry WHERE kind = 'article' AND ({' OR '.join(clauses)})", params
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
 # ---------------------------------------------------------------- indexing
 
 

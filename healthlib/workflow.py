@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from healthlib import checklist, reader_pages, signals
+from healthlib import checklist, derived_work, reader_pages, signals
 from healthlib.conf import healthlib_settings
 from healthlib.exceptions import (
     AlreadyReviewed,
@@ -326,6 +326,9 @@ def _finish(
     item.save()
     if isinstance(item, Article) and item.live_page_html != page:  # the body, and its links, may differ
         reader_pages.save_mentions(item)
+    if isinstance(item, GlossaryTerm) and signal in (signals.published, signals.archived):
+        # Recorded in this transaction, done after commit (healthlib.derived_work): never half-done.
+        derived_work.record_term_change(item)
     event = WorkflowEvent.objects.create(
         item=item,
         revision=revision,

@@ -10,6 +10,19 @@ Commands:
   restore FOLDER EXPORT_TO          import, review and publish everything, export again to EXPORT_TO;
                                     print the live snapshot as JSON
   counts                            print the row counts of healthlib's tables as JSON
+  term-library N                    N live articles that mention "T cell" (indexed), the term approved
+  publish-term BACKEND [STAGE K MARKER]
+                                    publish the term with the "immediate" task backend (the re-link runs
+                                    after commit, in this process) or the "database" one (only recorded
+                                    and queued); with STAGE ("expand": finding the articles, "page": an
+                                    article's re-link, "purge": retiring cached pages), write MARKER at
+                                    its K-th time, inside its transaction, and hang until killed
+  worker [STAGE K MARKER]           run the database backend's worker (``db_worker --batch``), same hang
+  restart-worker                    what a site does when it starts its worker: ``healthlib_relink
+                                    --enqueue``, then ``db_worker --batch``
+  relink-pending                    run ``healthlib_relink --pending`` (what the next run does)
+  page-check                        print as JSON the slugs whose stored body, page or term mentions
+                                    differ from a full re-render, and the number of pending derived-work rows
 
 The functions are imported by the tests too, so both sides compare the same things.
 """
@@ -105,6 +118,89 @@ def make_accounts():
     return editor, reviewer
 
 
+def build_term_library(n: int) -> None:
+    """``n`` live, indexed articles that mention "T cell", and the term "T cell" approved (not yet live)."""
+    from django.contrib.auth.models import User
+
+    from healthlib import search, workflow
+    from tests.conftest import ARTICLE_CONTENT, edited
+    from tests.reader_fixtures import TERM_CONTENT
+
+    editor, reviewer = User.objects.get(username="editor"), User.objects.get(username="reviewer")
+    for i in range(n):
+        body = ARTICLE_CONTENT["body"] + f"\n\n## Note {i}\n\nYour T cells and article {i}."
+        article = workflow.create_article(
+            editor, slug=f"article-{i:04d}", article_type="guide", content=edited(ARTICLE_CONTENT, body=body)
+        )
+        workflow.submit(article, editor)
+        workflow.approve(article, reviewer)
+        workflow.publish(article, editor)  # outside a test: its after-commit indexing runs
+        search.index_item(article)
+    term = workflow.create_glossary_term(editor, slug="t-cell", content=TERM_CONTENT)
+    workflow.submit(term, editor)
+    workflow.approve(term, reviewer)
+
+
+def page_check() -> dict:
+    """Stored bodies, pages and term mentions compared with a full re-render of every live article from
+    its markdown against the glossary as committed."""
+    from django.apps import apps
+
+    from healthlib import glossary_linker, reader_pages
+    from healthlib.models import Article, TermMention
+
+    glossary = glossary_linker.get_glossary()
+    stale = []
+    for article in Article.objects.filter(live_revision__isnull=False).select_related("live_revision"):
+        fresh = Article.objects.get(pk=article.pk)
+        fresh.live_body_html = glossary.link(
+            glossary_linker.render_document(article.live_revision.content["body"]).html
+        )
+        reader_pages.derive(fresh)
+        mentions = set(TermMention.objects.filter(article=article).values_list("slug", flat=True))
+        stored = (article.live_body_html, article.live_page_html, mentions)
+        if (
+            fresh.live_body_html,
+            fresh.live_page_html,
+            set(reader_pages.linked_term_slugs(fresh.live_body_html)),
+        ) != stored:
+            stale.append(article.slug)
+    # By name, so that the check also runs on a healthlib without the table (proving the test fails there).
+    work = apps.all_models["healthlib"].get("derivedwork")
+    return {"stale": stale, "pending": work.objects.count() if work else None}
+
+
+#: The task backends a process may be told to use (tests/test_tasks.py).
+TASK_BACKENDS = {
+    "immediate": {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}},
+    "database": {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}},
+}
+
+
+def hang_at(stage: str, after: int, marker: Path) -> None:
+    """Make the ``after``-th run of a step of the derived work write ``marker`` and hang, inside its
+    transaction, until the test kills the process."""
+    from healthlib import cache, glossary_linker, reader_pages
+
+    module, name = {
+        "expand": (glossary_linker, "affected_article_ids"),
+        "page": (reader_pages, "refresh"),
+        "purge": (cache, "invalidate"),
+    }[stage]
+    original, calls = getattr(module, name), 0
+
+    def counting(*args, **kwargs):
+        nonlocal calls
+        result = original(*args, **kwargs)
+        calls += 1
+        if calls == after:
+            marker.write_text(str(calls))
+            time.sleep(600)  # the test kills us here
+        return result
+
+    setattr(module, name, counting)
+
+
 def main(command: str, *args: str) -> None:
     from django.contrib.auth.models import User
 
@@ -142,6 +238,35 @@ def main(command: str, *args: str) -> None:
         print(json.dumps(live_snapshot(), sort_keys=True))
     elif command == "counts":
         print(json.dumps(counts(), sort_keys=True))
+    elif command == "term-library":
+        build_term_library(int(args[0]))
+    elif command == "publish-term":
+        from django.test import override_settings
+
+        from healthlib import workflow
+        from healthlib.models import GlossaryTerm
+
+        if len(args) > 1:
+            hang_at(args[1], int(args[2]), Path(args[3]))
+        with override_settings(TASKS=TASK_BACKENDS[args[0]]):
+            workflow.publish(GlossaryTerm.objects.get(slug="t-cell"), User.objects.get(username="editor"))
+    elif command == "worker":
+        from django.test import override_settings
+
+        if args:
+            hang_at(args[0], int(args[1]), Path(args[2]))
+        with override_settings(TASKS=TASK_BACKENDS["database"]):
+            call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    elif command == "restart-worker":
+        from django.test import override_settings
+
+        with override_settings(TASKS=TASK_BACKENDS["database"]):
+            call_command("healthlib_relink", "--enqueue", verbosity=0)
+            call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    elif command == "relink-pending":
+        call_command("healthlib_relink", "--pending", verbosity=0)
+    elif command == "page-check":
+        print(json.dumps(page_check(), sort_keys=True))
     else:
         raise SystemExit(f"unknown command {command!r}")
 

@@ -7,6 +7,8 @@ HEALTHLIB_TEST_DB=postgres runs on PostgreSQL, reached through PGHOST/PGPORT
 import os
 from pathlib import Path
 
+import django
+
 SECRET_KEY = "tests-only"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
@@ -22,6 +24,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
     "markdownx",
+    # Django's Tasks API: built in from Django 6, the django-tasks backport before. The database task
+    # backend is for tests/test_tasks.py; the default backend stays the immediate one.
+    *(["django_tasks"] if django.VERSION < (6,) else []),
+    "django_tasks_db",
     "healthlib",
 ]
 

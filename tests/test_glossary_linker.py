@@ -12,7 +12,7 @@ from django.core.management import call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from healthlib import glossary_linker, workflow
+from healthlib import glossary_linker, search, workflow
 from healthlib.glossary_linker import EXCLUDED_TAGS, VOID_TAGS, Glossary, Term, name_variants
 from healthlib.markup import render_document, sanitize
 from healthlib.models import Article
@@ -494,6 +494,8 @@ def test_relink_touches_only_articles_that_mention_the_term(
         editor, slug="other", article_type="guide", content=edited(ARTICLE_CONTENT, body="Nothing relevant here.")
     )
     publish(other, editor, reviewer)
+    for article in (published_article, other):  # as the published signal does after commit
+        search.index_item(article)
     before = Article.objects.get(pk=other.pk).updated_at
     with django_capture_on_commit_callbacks(execute=True):
         publish(term, editor, reviewer)

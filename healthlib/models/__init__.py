@@ -10,6 +10,7 @@ from healthlib.models.content import (
     State,
     Topic,
 )
+from healthlib.models.derived import DerivedWork, WorkAction
 from healthlib.models.link_checks import ReferenceCheck
 from healthlib.models.mentions import TermMention
 from healthlib.models.profiles import ReviewerProfile
@@ -25,6 +26,7 @@ __all__ = [
     "ArticleType",
     "ContentItem",
     "Decision",
+    "DerivedWork",
     "GlossaryTerm",
     "Kind",
     "ProblemReport",
@@ -40,6 +42,7 @@ __all__ = [
     "State",
     "TermMention",
     "Topic",
+    "WorkAction",
     "WorkflowEvent",
     "content_hash",
 ]
