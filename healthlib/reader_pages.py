@@ -52,6 +52,7 @@ OFF_PAGE = frozenset(
         "REQUIRED_APPROVALS", "READABILITY_TARGET_GRADE", "MAX_BODY_CHARS", "MAX_UPLOAD_BYTES", "EDITOR_GROUP",
         "REVIEWER_GROUP", "EMAIL_FROM", "CHECKLIST", "CACHE_ALIAS", "CACHE_TIMEOUT", "CACHE_MAX_AGE",
         "CACHE_STALE_WHILE_REVALIDATE", "SEARCH_PAGE_SIZE", "RECENT_ARTICLES", "FEED_ITEMS",
+        "VERIFIER_GROUP", "CREDENTIALS_VALID_MONTHS",
     }
 )  # fmt: skip
 #: Bump when the way pages are built changes in code (templates and settings are fingerprinted).

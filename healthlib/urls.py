@@ -1,7 +1,7 @@
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
-from healthlib import feeds, sitemaps, views
+from healthlib import feeds, review_trail, sitemaps, views
 from healthlib.cache import reader_page
 from healthlib.preview_links import shared_preview
 
@@ -21,4 +21,10 @@ urlpatterns = [
     path("sitemap.xml", reader_page(sitemap), {"sitemaps": sitemaps.SITEMAPS}, name="sitemap"),
     path("preview/revision/<int:pk>/", views.preview_revision, name="preview_revision"),
     path("preview/shared/<str:token>/", shared_preview, name="shared_preview"),
+]
+
+# The public review trail of an article and the canonical bytes of its live text (healthlib.review_trail).
+urlpatterns += [
+    path("articles/<slug:slug>/reviews/", review_trail.article_reviews, name="article_reviews"),
+    path("articles/<slug:slug>/reviews/live.json", review_trail.article_live_json, name="article_live_json"),
 ]

@@ -68,7 +68,8 @@ def _build_world() -> dict:
     editor = make_user("m-editor", healthlib_settings.EDITOR_GROUP)
     reviewer = make_user("m-reviewer", healthlib_settings.REVIEWER_GROUP, credentials="MD")
     other_reviewer = make_user("m-reviewer2", healthlib_settings.REVIEWER_GROUP, credentials="PharmD")
-    root = make_user("m-root", superuser=True)
+    # A superuser who judges content needs verified credentials like any reviewer.
+    root = make_user("m-root", superuser=True, credentials="MD")
     plain = User.objects.create_user("m-plain", "plain@example.org", "pw")  # logged in, not staff
     users = {"editor": editor, "reviewer": reviewer, "superuser": root, "user": plain}
     items: dict[tuple[str, str], ContentItem] = {}
@@ -393,7 +394,7 @@ REVIEWERS = {"reviewer", "superuser"}
 ACTIONS: dict[str, tuple[str, set[str], dict]] = {
     "submit": ("draft", EDITORS, {}),
     "withdraw": ("in_review", EDITORS, {}),
-    "approve": ("in_review", REVIEWERS, {"comment": "Accurate."}),
+    "approve": ("in_review", REVIEWERS, {"comment": "Accurate.", "change_summary": "First version"}),
     "request_changes": ("in_review", REVIEWERS, {"comment": "Cite a newer source."}),
     "publish": ("approved", EDITORS, {}),
     "schedule": ("approved", EDITORS, {"publish_at": "2099-01-01 09:00"}),

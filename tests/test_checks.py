@@ -26,6 +26,11 @@ def test_default_settings_pass():
         ({"MARKDOWNX_MARKDOWNIFY_FUNCTION": "markdownx.utils.markdownify"}, "healthlib.E006"),
         ({"HEALTHLIB": {"EDITOR_GROUP": " "}}, "healthlib.E007"),
         ({"HEALTHLIB": {"READABILITY_TARGET_GRADE": 0}}, "healthlib.E008"),
+        ({"HEALTHLIB": {"VERIFIER_GROUP": ""}}, "healthlib.E007"),
+        ({"HEALTHLIB": {"CREDENTIALS_VALID_MONTHS": 0}}, "healthlib.E011"),
+        ({"HEALTHLIB": {"CREDENTIALS_VALID_MONTHS": 121}}, "healthlib.E011"),
+        ({"HEALTHLIB": {"CREDENTIALS_VALID_MONTHS": "24"}}, "healthlib.E011"),
+        ({"HEALTHLIB": {"CREDENTIALS_VALID_MONTHS": True}}, "healthlib.E011"),
         ({"HEALTHLIB": {"CHECKLIST": ["summary"]}}, "healthlib.E009"),
         ({"HEALTHLIB": {"CHECKLIST": {"sumary": "required"}}}, "healthlib.E009"),
         ({"HEALTHLIB": {"CHECKLIST": {"summary": "mandatory"}}}, "healthlib.E009"),
@@ -73,3 +78,8 @@ def test_missing_sitemaps_app_warns():
     apps = [app for app in settings.INSTALLED_APPS if app != "django.contrib.sitemaps"]
     with override_settings(INSTALLED_APPS=apps):
         assert [error.id for error in check_reader_settings()] == ["healthlib.W020"]
+
+
+@pytest.mark.parametrize("months", [1, 24, 120])
+def test_credential_validity_in_range_passes(months):
+    assert ids(HEALTHLIB={"CREDENTIALS_VALID_MONTHS": months}) == []

@@ -39,6 +39,7 @@ from healthlib.conf import DEFAULTS, healthlib_settings
 from healthlib.exceptions import InvalidContent
 from healthlib.models import Article, GlossaryTerm, ReviewerProfile
 from tests.browser import CHROMIUM, launch_chromium
+from tests.conftest import verify_for_test
 from tests.html_safety import feed_problems, json_ld_blocks, problems
 from tests.xss_payloads import PAYLOADS
 
@@ -205,7 +206,9 @@ def _build_corpus() -> dict:
     for index, payload in enumerate(PAYLOADS):
         user = User.objects.create_user(f"xss-reviewer-{index}", f"r{index}@example.org", "pw", is_staff=True)
         user.groups.add(reviewers)
-        _profile_through_admin_form(root, user, payload)
+        profile = _profile_through_admin_form(root, user, payload)
+        # The payload is in what was verified too: reviews snapshot the verified credentials.
+        verify_for_test(profile, datetime.date.today() - datetime.timedelta(days=30))
         reviewer_users.append(User.objects.select_related("reviewer_profile").get(pk=user.pk))
 
     terms, articles = [], []
@@ -878,6 +881,7 @@ def test_feeds_escape_plain_text_that_readers_render_as_html(db, editor, reviewe
     evil = f"<img src=x onerror={PAYLOADS[0].text[8:-9]}>"
     ReviewerProfile.objects.filter(user=reviewer).update(credentials=evil)
     reviewer.refresh_from_db()
+    verify_for_test(ReviewerProfile.objects.get(user=reviewer), datetime.date.today())
     with django_capture_on_commit_callbacks(execute=True):
         article = workflow.create_article(
             editor,
@@ -915,6 +919,7 @@ def test_feeds_survive_control_characters_in_summaries_and_reviewer_names(
 
     ReviewerProfile.objects.filter(user=reviewer).update(credentials="MD\x0c oncology")
     reviewer.refresh_from_db()
+    verify_for_test(ReviewerProfile.objects.get(user=reviewer), datetime.date.today())
     with django_capture_on_commit_callbacks(execute=True):
         article = workflow.create_article(
             editor,

@@ -11,7 +11,7 @@ from healthlib.models.content import (
     Topic,
 )
 from healthlib.models.mentions import TermMention
-from healthlib.models.profiles import ReviewerProfile
+from healthlib.models.profiles import CredentialVerification, ReviewerProfile
 from healthlib.models.reviews import Decision, Review
 from healthlib.models.revisions import Revision, content_hash
 from healthlib.models.search import SearchEntry
@@ -22,6 +22,7 @@ __all__ = [
     "Article",
     "ArticleType",
     "ContentItem",
+    "CredentialVerification",
     "Decision",
     "GlossaryTerm",
     "Kind",
