@@ -55,7 +55,7 @@ from healthlib.models import (
     WorkflowEvent,
     content_hash,
 )
-from healthlib.models.schema import clean_article_content, clean_term_content
+from healthlib.models.schema import clean_article_content, clean_term_content, one_line
 from healthlib.readability import measure
 
 logger = logging.getLogger(__name__)
@@ -298,8 +298,8 @@ def _reviewer_credentials(user) -> str:
 
 
 def _clean_change_summary(summary: str) -> str:
-    # One line on a public page: newlines and runs of spaces would only break its layout.
-    summary = " ".join((summary or "").split())
+    # One line on a public page: newlines, runs of spaces and control or bidi characters would only garble it.
+    summary = one_line(summary)
     if len(summary) > MAX_CHANGE_SUMMARY:
         raise InvalidContent(
             _("The summary of what changed is too long (limit %(n)d characters).") % {"n": MAX_CHANGE_SUMMARY},

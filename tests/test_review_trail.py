@@ -224,7 +224,7 @@ def test_change_summary_is_one_short_line(wf, editor, reviewer):
     with pytest.raises(InvalidContent, match="too long"):
         wf.approve(article, reviewer, change_summary="x" * 201)
     assert not Review.objects.filter(revision__item=article).exists()
-    review = wf.approve(article, reviewer, change_summary="  Added:\n fertility   section ")
+    review = wf.approve(article, reviewer, change_summary="  Added:\n fertility \x00\u202e  section\u200b ")
     assert review.change_summary == "Added: fertility section"
 
 

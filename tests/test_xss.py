@@ -38,6 +38,7 @@ from healthlib import editor_preview, notifications, preview_links, signals, wor
 from healthlib.conf import DEFAULTS, healthlib_settings
 from healthlib.exceptions import InvalidContent
 from healthlib.models import Article, GlossaryTerm, ReviewerProfile
+from healthlib.models.schema import one_line
 from tests.browser import CHROMIUM, launch_chromium
 from tests.conftest import verify_for_test
 from tests.html_safety import feed_problems, json_ld_blocks, problems
@@ -155,11 +156,14 @@ def _profile_through_admin_form(root: User, user: User, payload) -> ReviewerProf
             return form.save()
         for field in form.errors:
             REJECTED[f"reviewer_profile.{field}"].append(payload.id)
-            data[field] = f"https://example.org/bio/{user.pk}" if field == "bio_url" else f"Reviewer {user.pk}"
+            data[field] = f"https://example.org/bio/{user.pk}" if field in URL_FIELDS else f"Reviewer {user.pk}"
     raise AssertionError(f"{payload.id}: reviewer profile never accepted: {form.errors}")
 
 
-PROFILE_FIELDS = ("display_name", "credentials", "specialty", "bio_url")
+PROFILE_FIELDS = (
+    "display_name", "credentials", "specialty", "bio_url", "licensing_body", "licence_number", "registry_url"
+)  # fmt: skip
+URL_FIELDS = ("bio_url", "registry_url")
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +230,8 @@ def _build_corpus() -> dict:
         )
         comment = benign(payload.text)
         workflow.submit(article, editor, comment=comment)
-        workflow.approve(article, reviewer, comment=comment)
+        # The reviewer's one-line summary is shown to readers on the review trail.
+        workflow.approve(article, reviewer, comment=comment, change_summary=payload.text)
         workflow.publish(article, editor)
         # A new draft carrying the next payload: the review page diffs it against the live one.
         following = PAYLOADS[(index + 1) % N]
@@ -290,6 +295,20 @@ def test_article_pages(db, corpus):
         (data,) = json_ld_blocks(html)
         assert data["name"] == corpus["articles"][index].live_title
         STATS["article JSON-LD"]["pages"] += 1
+    assert not found, "\n".join(found)
+
+
+def test_review_trail_pages(db, corpus):
+    """The trail shows the change summary and the verified credentials and licence, all reviewer-written."""
+    client = Client()
+    found: list[str] = []
+    for index, payload in enumerate(PAYLOADS):
+        html = get_ok(client, f"/health/articles/x{index}/reviews/")
+        found += check("review trail page", html, payload.id)
+        (data,) = json_ld_blocks(html)
+        (entry,) = data["mainEntity"]["itemListElement"]
+        assert entry["item"].get("reviewBody", "") == one_line(payload.text)
+        STATS["review trail JSON-LD"]["pages"] += 1
     assert not found, "\n".join(found)
 
 
@@ -845,6 +864,7 @@ def test_chromium_other_page_types_representative_payloads(corpus, plan, live_ur
             article, term = corpus["articles"][index], corpus["terms"][index]
             pages = [
                 ("glossary term page", reader, f"/health/glossary/t{index}/"),
+                ("review trail page", reader, f"/health/articles/x{index}/reviews/"),
                 ("search", reader, "/health/search/?" + urlencode({"q": benign(payload.text)})),
                 ("shared preview link", reader, plan["links"][article.pk]),
                 ("shared preview link", reader, plan["links"][term.pk]),
