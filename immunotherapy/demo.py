@@ -224,10 +224,9 @@ def load_demo() -> DemoResult:
     return result
 
 
-def _live_url(model, preferred: str) -> str | None:
+def _live(model, preferred: str):
     live = model.objects.filter(live_revision__isnull=False)
-    item = live.filter(slug=preferred).first() or live.order_by("slug").first()
-    return item.get_absolute_url() if item else None
+    return live.filter(slug=preferred).first() or live.order_by("slug").first()
 
 
 def demo_urls() -> list[tuple[str, str]]:
@@ -238,11 +237,12 @@ def demo_urls() -> list[tuple[str, str]]:
             urls.append((label, reverse(name)))
         except NoReverseMatch:  # a site may not have every reader page
             pass
-    for label, path in (
-        ("An article", _live_url(Article, "immunotherapy-overview")),
-        ("A glossary term", _live_url(GlossaryTerm, "t-cell")),
-    ):
-        if path:
-            urls.append((label, path))
+    article, term = _live(Article, "immunotherapy-overview"), _live(GlossaryTerm, "t-cell")
+    if article:
+        urls.append(("An article", article.get_absolute_url()))
+        # Its public review trail (healthlib.review_trail), also linked from the article's "Last reviewed on".
+        urls.append(("Its review history", reverse("healthlib:article_reviews", args=[article.slug])))
+    if term:
+        urls.append(("A glossary term", term.get_absolute_url()))
     urls.append(("Editors' and reviewers' admin", "/admin/"))
     return urls

@@ -160,11 +160,16 @@ def reader_url(item) -> str:
     return item.specific().get_absolute_url()
 
 
+def reader_urls(kind: str, item) -> list[str]:
+    """The item's page and, for an article, its public review trail and live JSON (healthlib.review_trail)."""
+    url = reader_url(item)
+    return [url, f"{url}reviews/", f"{url}reviews/live.json"] if kind == "article" else [url]
+
+
 def test_reader_pages_show_live_content_only(db, world):
     problems: list[str] = []
     for (kind, state), item in world["items"].items():
-        url = reader_url(item)
-        for actor in ACTORS:
+        for url, actor in [(url, actor) for url in reader_urls(kind, item) for actor in ACTORS]:
             caches["default"].clear()  # a page cached for one actor must not decide another's cell
             response = world["clients"][actor].get(url)
             expected = 200 if state in LIVE_STATES else 404

@@ -51,8 +51,9 @@ def test_load_demo_twice(db):
     assert User.objects.get(username="admin").is_superuser
     for text in ("http://127.0.0.1:8000/health/", "http://127.0.0.1:8000/admin/", "/health/articles/", "demo-pw"):
         assert text in output
-    for username in ("editor", "dr.rivera", "dr.okafor", "admin"):
+    for username in ("editor", "dr.rivera", "dr.okafor", "verifier", "admin"):
         assert username in output
+    assert "Its review history" in output and "/reviews/" in output
 
     # A realistic spread of states.
     items = [item.specific() for item in ContentItem.objects.all()]
