@@ -318,7 +318,7 @@ class Generator:
         from django.contrib.auth.models import Group
 
         from healthlib.conf import healthlib_settings
-        from healthlib.models import ReviewerProfile, Topic
+        from healthlib.models import CredentialVerification, ReviewerProfile, Topic
         from healthlib.roles import ensure_roles
 
         ensure_roles()
@@ -337,9 +337,14 @@ class Generator:
             user.is_staff = True
             user.save()
             user.groups.add(reviewers_group)
+            check = CredentialVerification.objects.create(
+                reviewer=user, reviewer_name=f"Reviewer {i}", credentials="MD", specialty="Medical oncology",
+                verified_on=datetime.date.today(), verified_by_name="Benchmark set-up",
+            )  # fmt: skip
             ReviewerProfile.objects.create(
-                user=user, display_name=f"Reviewer {i}", credentials="MD", specialty="Medical oncology"
-            )
+                user=user, display_name=f"Reviewer {i}", credentials="MD", specialty="Medical oncology",
+                verification=check,
+            )  # fmt: skip
             self.reviewers.append(user)
         self.superuser = User.objects.create_superuser("admin", "admin@example.com", "bench")
         self.topics = [

@@ -38,15 +38,16 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from healthlib import presence, problem_reports, workflow
+from healthlib import credentials, presence, problem_reports, workflow
 from healthlib.conf import healthlib_settings
 from healthlib.diff import revision_diff
-from healthlib.exceptions import NotPermitted, WorkflowError
+from healthlib.exceptions import CredentialsNotVerified, InvalidContent, NotPermitted, WorkflowError
 from healthlib.forms import ActionForm, ArticleAdminForm, CloseReportForm, GlossaryTermAdminForm
 from healthlib.markup import render_document, render_markdown
 from healthlib.models import (
     Article,
     ContentItem,
+    CredentialVerification,
     Decision,
     DerivedWork,
     GlossaryTerm,
@@ -506,6 +507,15 @@ class ContentItemAdmin(IdCheckingAdmin):
         return TemplateResponse(request, self.object_history_template, context)
 
 
+def _credentials_problem(user) -> str:
+    """Why the user's credentials would stop an approval now ("" when they would not), to say before they try."""
+    try:
+        credentials.require_current(user, workflow.TRANSITIONS["approve"].label)
+    except CredentialsNotVerified as exc:
+        return exc.message
+    return ""
+
+
 def revision_preview(item, revision) -> str:
     """A revision rendered as readers would see it, through the one sanitizing pipeline."""
     from django.template.loader import render_to_string
@@ -557,7 +567,18 @@ def _withdraw(item, user, data):
 
 
 def _approve(item, user, data):
-    return workflow.approve(item, user, revision=data["revision"], comment=data["comment"])
+    # Who may approve, and when, is refused first (403/409), so a missing field reveals nothing to outsiders.
+    workflow.check(user, "approve", item)
+    if not data["change_summary"].strip():
+        raise InvalidContent(
+            _(
+                "Say in a few words what changed (readers see it in the review history), e.g. “Added: fertility section”."
+            ),
+            {"change_summary": [_("Required.")]},
+        )
+    return workflow.approve(
+        item, user, revision=data["revision"], comment=data["comment"], change_summary=data["change_summary"]
+    )
 
 
 def _request_changes(item, user, data):
@@ -569,7 +590,9 @@ def _publish(item, user, data):
 
 
 def _reaffirm(item, user, data):
-    return workflow.reaffirm(item, user, revision=data["revision"], comment=data["comment"])
+    return workflow.reaffirm(
+        item, user, revision=data["revision"], comment=data["comment"], change_summary=data["change_summary"]
+    )
 
 
 def _archive(item, user, data):
@@ -587,8 +610,6 @@ def _restore(item, user, data):
 
 def _schedule(item, user, data):
     if not data.get("publish_at"):
-        from healthlib.exceptions import InvalidContent
-
         raise InvalidContent(_("Choose a date and time to publish."))
     return workflow.schedule_publish(item, user, at=data["publish_at"], revision=data["revision"])
 
@@ -669,7 +690,7 @@ def workspace_context(request, item) -> dict[str, Any]:
         add("withdraw", _("Withdraw from review"), latest)
     if _can(user, "approve", item):
         add("approve", _("Approve revision %(n)d") % {"n": latest.number}, latest, comment="optional",
-            hash=latest.content_hash)  # fmt: skip
+            hash=latest.content_hash, summary="required")  # fmt: skip
     if _can(user, "request_changes", item):
         add("request_changes", _("Request changes"), latest, comment="required")
     if _can(user, "publish", item):
@@ -680,7 +701,7 @@ def workspace_context(request, item) -> dict[str, Any]:
         add("cancel_schedule", _("Cancel scheduled publication"))
     if live is not None and _can(user, "reaffirm", item):
         add("reaffirm", _("Reaffirm live revision %(n)d as still accurate") % {"n": live.number}, live,
-            comment="optional")  # fmt: skip
+            comment="optional", summary="optional")  # fmt: skip
     if _can(user, "archive", item):
         add("archive", _("Archive"), comment="optional", danger=True, replacement=item.is_live)
     if item.state == State.ARCHIVED and _can(user, "restore", item):
@@ -844,6 +865,7 @@ class ReviewQueueAdmin(WorkspaceEntryAdmin):
         user = request.user
         contributed = request.user.pk in workflow.contributors(item, latest)
         context = {
+            "credentials_problem": _credentials_problem(user),
             **self._context(request, _("Review “%(title)s”") % {"title": item.title}),
             "item": item,
             "latest": latest,
@@ -914,6 +936,11 @@ class ReviewDatesAdmin(WorkspaceEntryAdmin):
             ],
             "today": timezone.localdate(),
             "broken_links": [(row, admin_url(row.article)) for row in report.broken_links()],
+            "reviewer_credentials": [
+                (row, reverse("admin:healthlib_reviewerprofile_change", args=[row.profile.pk]) if row.profile else None)
+                for row in credentials.needing_verification(soon_days=DUE_SOON_DAYS)
+            ],
+            "credentials_soon_days": DUE_SOON_DAYS,
         }
         return TemplateResponse(request, "admin/healthlib/review_dates.html", context)
 
@@ -957,6 +984,20 @@ class ReviewAdmin(ReadOnlyAdmin):
     list_filter = ["decision"]
     list_select_related = ["revision"]
     search_fields = ["reviewer_name", "comment"]
+
+
+@admin.register(CredentialVerification)
+class CredentialVerificationAdmin(ReadOnlyAdmin):
+    list_display = [
+        "reviewer_name",
+        "credentials",
+        "licensing_body",
+        "licence_number",
+        "verified_on",
+        "verified_by_name",
+    ]
+    list_filter = ["verified_on"]
+    search_fields = ["reviewer_name", "licensing_body", "licence_number", "verified_by_name"]
 
 
 @admin.register(WorkflowEvent)
@@ -1114,11 +1155,45 @@ class TopicAdmin(IdCheckingAdmin):
 
 @admin.register(ReviewerProfile)
 class ReviewerProfileAdmin(IdCheckingAdmin):
-    """A reviewer edits their own profile (what readers see); superusers edit anyone's."""
+    """A reviewer edits their own profile (what readers see); superusers edit anyone's.
 
-    list_display = ["display_name", "credentials", "specialty", "user"]
-    search_fields = ["display_name", "credentials", "specialty"]
+    Credential verifiers (``healthlib.verify_credentials``) see every profile and record, with the
+    "verify" action, that they checked the credentials with the licensing body today.
+    """
+
+    list_display = ["display_name", "credentials", "specialty", "licensing_body", "verification_status", "user"]
+    search_fields = ["display_name", "credentials", "specialty", "licensing_body", "licence_number"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_select_related = ["user", "verification"]
+    actions = ["verify_credentials"]
+
+    @admin.display(description=gettext_lazy("credentials verified"))
+    def verification_status(self, obj):
+        found = credentials.status(obj, soon_days=DUE_SOON_DAYS)
+        label = credentials.STATUS_LABELS[found]
+        if obj.verification is None:
+            return label
+        return _("%(status)s: %(date)s by %(who)s, valid until %(until)s") % {
+            "status": label,
+            "date": obj.verification.verified_on.isoformat(),
+            "who": obj.verification.verified_by_name,
+            "until": credentials.expires_on(obj.verification.verified_on).isoformat(),
+        }
+
+    def has_verify_permission(self, request):
+        return request.user.has_perm(credentials.VERIFY)
+
+    @admin.action(permissions=["verify"], description=gettext_lazy("Mark credentials as verified today"))
+    def verify_credentials(self, request, queryset):
+        for profile in queryset.select_related("verification"):
+            try:
+                credentials.verify(profile, request.user)
+            except WorkflowError as exc:
+                self.message_user(request, f"{profile.display_name}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, _("Credentials of %(name)s verified.") % {"name": profile.display_name}, messages.SUCCESS
+                )
 
     def has_add_permission(self, request):
         return request.user.is_superuser
@@ -1139,4 +1214,5 @@ class ReviewerProfileAdmin(IdCheckingAdmin):
         return super().has_view_permission(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if request.user.is_superuser else ["user"]
+        readonly = ["verification_status"]
+        return readonly if request.user.is_superuser else ["user", *readonly]

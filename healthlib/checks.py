@@ -49,7 +49,7 @@ def check_settings(app_configs=None, **kwargs) -> list[Error]:
                 id="healthlib.E006",
             )
         )
-    for key in ("EDITOR_GROUP", "REVIEWER_GROUP"):
+    for key in ("EDITOR_GROUP", "REVIEWER_GROUP", "VERIFIER_GROUP"):
         if key in user and not (isinstance(user[key], str) and user[key].strip()):
             errors.append(Error(f"HEALTHLIB['{key}'] must be a non-empty group name.", id="healthlib.E007"))
     if "READABILITY_TARGET_GRADE" in user and not (
@@ -65,6 +65,15 @@ def check_settings(app_configs=None, **kwargs) -> list[Error]:
             Error(
                 "HEALTHLIB['MAX_UPLOAD_BYTES'] must be a number of bytes from 1 to 104857600 (100 MB).",
                 id="healthlib.E010",
+            )
+        )
+    if "CREDENTIALS_VALID_MONTHS" in user and not (
+        _positive_int(user["CREDENTIALS_VALID_MONTHS"]) and user["CREDENTIALS_VALID_MONTHS"] <= 120
+    ):
+        errors.append(
+            Error(
+                "HEALTHLIB['CREDENTIALS_VALID_MONTHS'] must be a whole number of months from 1 to 120.",
+                id="healthlib.E011",
             )
         )
     if "CHECKLIST" in user and not _valid_checklist(user["CHECKLIST"]):

@@ -34,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     # Names of the groups that healthlib creates and fills with its permissions.
     "EDITOR_GROUP": "Editors",
     "REVIEWER_GROUP": "Medical reviewers",
+    "VERIFIER_GROUP": "Credential verifiers",
+    # Months a verification of a reviewer's credentials stays valid; after that they cannot approve or reaffirm.
+    "CREDENTIALS_VALID_MONTHS": 24,
     # Sender of workflow emails; None means DEFAULT_FROM_EMAIL.
     "EMAIL_FROM": None,
     # Pre-publish checklist: each rule is "required" (blocks submit and publish), "recommended" (warns) or "off".

@@ -72,3 +72,10 @@ class ChecklistFailed(TransitionNotAllowed):
     @property
     def failing(self) -> list:
         return [result for result in self.results if result.blocks]
+
+
+class CredentialsNotVerified(NotPermitted):
+    """A reviewer's credentials were never verified, the verification expired, or they changed since.
+
+    Readers are told who vouched for a page; an unchecked or lapsed credential must not vouch for anything.
+    """

@@ -353,6 +353,7 @@ class ActionForm(forms.Form):
     revision = forms.IntegerField(required=False)
     based_on = forms.IntegerField(required=False)
     comment = forms.CharField(required=False, max_length=workflow.MAX_COMMENT)
+    change_summary = forms.CharField(required=False, max_length=workflow.MAX_CHANGE_SUMMARY)
     publish_at = forms.DateTimeField(
         required=False,
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],

@@ -53,6 +53,7 @@ OFF_PAGE = frozenset(
         "REVIEWER_GROUP", "EMAIL_FROM", "CHECKLIST", "CACHE_ALIAS", "CACHE_BOOKKEEPING_ALIAS", "CACHE_TIMEOUT", "CACHE_MAX_AGE",
         "CACHE_STALE_WHILE_REVALIDATE", "SEARCH_PAGE_SIZE", "RECENT_ARTICLES", "FEED_ITEMS",
         "REPORT_RATE_LIMIT", "REPORT_RATE_WINDOW", "LINK_CHECK_TIMEOUT", "LINK_CHECK_WORKERS",
+        "VERIFIER_GROUP", "CREDENTIALS_VALID_MONTHS",
     }
 )  # fmt: skip
 #: Bump when the way pages are built changes in code (templates and settings are fingerprinted).

@@ -1,4 +1,4 @@
-"""The editor and medical-reviewer groups, created idempotently with their permissions.
+"""The editor, medical-reviewer and credential-verifier groups, created idempotently with their permissions.
 
 The workflow checks permissions, never group names, so a site may instead grant these
 permissions to groups of its own.
@@ -40,11 +40,20 @@ REVIEWER_PERMISSIONS = [
     "reviewerprofile.change_reviewerprofile",
 ]
 
+#: Checking reviewers' licences with the licensing bodies is separate from judging content, so that no
+#: reviewer vouches for their own credentials (the workflow refuses self-verification as well).
+VERIFIER_PERMISSIONS = [
+    "reviewerprofile.verify_credentials",
+    "reviewerprofile.view_reviewerprofile",
+    "credentialverification.view_credentialverification",
+]
+
 
 def role_permissions() -> dict[str, list[str]]:
     return {
         healthlib_settings.EDITOR_GROUP: EDITOR_PERMISSIONS,
         healthlib_settings.REVIEWER_GROUP: REVIEWER_PERMISSIONS,
+        healthlib_settings.VERIFIER_GROUP: VERIFIER_PERMISSIONS,
     }
 
 

@@ -139,3 +139,43 @@ def _glossary_name() -> str:
     from django.utils.translation import gettext
 
     return gettext("%(site)s glossary") % {"site": healthlib_settings.SITE_NAME}
+
+
+def review_trail(article, reviews, *, url: str, article_url: str, home_url: str) -> dict[str, Any]:
+    """A ``WebPage`` about the live article whose main entity is the list of its reviews (newest first).
+
+    Each review names the revision it approved and that revision's SHA-256 content hash, so a
+    machine can check the hash as a person can.
+    """
+    from django.utils.translation import gettext
+
+    items = []
+    for position, review in enumerate(reviews, start=1):
+        entry: dict[str, Any] = {
+            "@type": "Review",
+            "name": str(review.get_decision_display()),
+            "datePublished": _iso(review.reviewed_at),
+            "author": reviewer({"name": review.reviewer_name, "credentials": review.reviewer_credentials}),
+            "itemReviewed": {
+                "@type": "MedicalWebPage",
+                "@id": article_url,
+                "name": review.revision.title,
+                "version": str(review.revision.number),
+                "identifier": {"@type": "PropertyValue", "propertyID": "sha256", "value": review.content_hash},
+            },
+        }
+        if review.change_summary:
+            entry["reviewBody"] = review.change_summary
+        items.append({"@type": "ListItem", "position": position, "item": entry})
+    return {
+        "@context": "https://schema.org",
+        "@type": "WebPage",
+        "@id": url,
+        "url": url,
+        "name": gettext("Review history: %(title)s") % {"title": article.live_title},
+        "inLanguage": settings.LANGUAGE_CODE,
+        "about": {"@type": "MedicalWebPage", "@id": article_url, "url": article_url, "name": article.live_title},
+        "mainEntity": {"@type": "ItemList", "numberOfItems": len(items), "itemListElement": items},
+        "publisher": publisher(home_url),
+        "isPartOf": {"@type": "WebSite", "name": healthlib_settings.SITE_NAME, "url": home_url},
+    }

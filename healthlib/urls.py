@@ -1,7 +1,7 @@
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
-from healthlib import feeds, sitemaps, views
+from healthlib import feeds, review_trail, sitemaps, views
 from healthlib.cache import positive_int, reader_page
 from healthlib.preview_links import shared_preview
 
@@ -29,4 +29,10 @@ urlpatterns = [
 urlpatterns += [
     path("articles/<slug:slug>/report/", views.report_problem, name="report_problem"),
     path("articles/<slug:slug>/report/sent/", views.report_sent, name="report_sent"),
+]
+
+# The public review trail of an article and the canonical bytes of its live text (healthlib.review_trail).
+urlpatterns += [
+    path("articles/<slug:slug>/reviews/", review_trail.article_reviews, name="article_reviews"),
+    path("articles/<slug:slug>/reviews/live.json", review_trail.article_live_json, name="article_live_json"),
 ]

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from healthlib import checklist, derived_work, reader_pages, signals
+from healthlib import checklist, credentials, derived_work, reader_pages, signals
 from healthlib.conf import healthlib_settings
 from healthlib.exceptions import (
     AlreadyReviewed,
@@ -55,7 +55,7 @@ from healthlib.models import (
     WorkflowEvent,
     content_hash,
 )
-from healthlib.models.schema import clean_article_content, clean_term_content
+from healthlib.models.schema import clean_article_content, clean_term_content, one_line
 from healthlib.readability import measure
 
 logger = logging.getLogger(__name__)
@@ -64,6 +64,8 @@ EDIT = "healthlib.edit_content"
 REVIEW = "healthlib.review_content"
 PUBLISH = "healthlib.publish_content"
 MAX_COMMENT = 10_000
+#: Readers see the summary in the review history, one line per review.
+MAX_CHANGE_SUMMARY = 200
 
 
 @dataclass(frozen=True)
@@ -295,7 +297,32 @@ def _reviewer_credentials(user) -> str:
     return ", ".join(part for part in (profile.credentials, profile.specialty) if part)
 
 
-def _review(item: ContentItem, revision: Revision, user, decision: str, comment: str) -> Review:
+def _clean_change_summary(summary: str) -> str:
+    # One line on a public page: newlines, runs of spaces and control or bidi characters would only garble it.
+    summary = one_line(summary)
+    if len(summary) > MAX_CHANGE_SUMMARY:
+        raise InvalidContent(
+            _("The summary of what changed is too long (limit %(n)d characters).") % {"n": MAX_CHANGE_SUMMARY},
+            {"change_summary": [_("Too long.")]},
+        )
+    return summary
+
+
+def _review(
+    item: ContentItem,
+    revision: Revision,
+    user,
+    decision: str,
+    comment: str,
+    *,
+    verification=None,
+    change_summary: str = "",
+) -> Review:
+    if verification is not None:
+        # What was verified, not what the profile says: the two are equal (credentials.require_current).
+        shown = ", ".join(part for part in (verification.credentials, verification.specialty) if part)
+    else:
+        shown = _reviewer_credentials(user)
     return Review.objects.create(
         revision=revision,
         content_hash=revision.content_hash,
@@ -303,8 +330,10 @@ def _review(item: ContentItem, revision: Revision, user, decision: str, comment:
         decision=decision,
         reviewer=user,
         reviewer_name=_user_name(user),
-        reviewer_credentials=_reviewer_credentials(user),
+        reviewer_credentials=shown,
         comment=comment,
+        change_summary=change_summary,
+        credential_check=verification,
     )
 
 
@@ -548,11 +577,15 @@ def _approvals(item: ContentItem, revision: Revision):
     )
 
 
-def approve(item: ContentItem, user, *, revision: Revision | int | None = None, comment: str = "") -> Review:
+def approve(
+    item: ContentItem, user, *, revision: Revision | int | None = None, comment: str = "", change_summary: str = ""
+) -> Review:
     """A medical reviewer approves the exact content of the latest revision.
 
     With ``REQUIRED_APPROVALS`` > 1 the item stays in review until that many distinct
-    reviewers have approved the same content hash.
+    reviewers have approved the same content hash. The reviewer's credentials must have a current
+    verification (:func:`healthlib.credentials.require_current`). ``change_summary`` ("Added:
+    fertility section") is shown to readers in the review history.
     """
     transition = TRANSITIONS["approve"]
     with transaction.atomic():
@@ -563,10 +596,14 @@ def approve(item: ContentItem, user, *, revision: Revision | int | None = None, 
         latest = fresh.latest_revision
         _intact(fresh, latest)
         _check_independent(fresh, user, latest, transition)
+        verification = credentials.require_current(user, transition.label)
         if _approvals(fresh, latest).filter(reviewer=user).exists():
             raise AlreadyReviewed(_("You have already approved this revision; another reviewer must approve it too."))
         comment = _clean_comment(comment)
-        review = _review(fresh, latest, user, Decision.APPROVED, comment)
+        change_summary = _clean_change_summary(change_summary)
+        review = _review(
+            fresh, latest, user, Decision.APPROVED, comment, verification=verification, change_summary=change_summary
+        )
         # One approval per reviewer per round is enforced above, so counting reviews counts reviewers.
         if _approvals(fresh, latest).count() >= healthlib_settings.REQUIRED_APPROVALS:
             fresh.state = State.APPROVED
@@ -668,8 +705,13 @@ def cancel_schedule(item: ContentItem, user) -> ContentItem:
     return _sync(item, fresh)
 
 
-def reaffirm(item: ContentItem, user, *, revision: Revision | int | None = None, comment: str = "") -> Review:
-    """A medical reviewer confirms the live revision is still accurate, stamping a new review date."""
+def reaffirm(
+    item: ContentItem, user, *, revision: Revision | int | None = None, comment: str = "", change_summary: str = ""
+) -> Review:
+    """A medical reviewer confirms the live revision is still accurate, stamping a new review date.
+
+    Needs a current verification of the reviewer's credentials, as :func:`approve` does.
+    """
     transition = TRANSITIONS["reaffirm"]
     with transaction.atomic():
         fresh = _lock(item)
@@ -679,8 +721,12 @@ def reaffirm(item: ContentItem, user, *, revision: Revision | int | None = None,
         live = fresh.live_revision
         _intact(fresh, live)
         _check_independent(fresh, user, live, transition)
+        verification = credentials.require_current(user, transition.label)
         comment = _clean_comment(comment)
-        review = _review(fresh, live, user, Decision.REAFFIRMED, comment)
+        change_summary = _clean_change_summary(change_summary)
+        review = _review(
+            fresh, live, user, Decision.REAFFIRMED, comment, verification=verification, change_summary=change_summary
+        )
         fresh.last_reviewed_at = review.reviewed_at
         fresh.live_reviewers = [{"name": review.reviewer_name, "credentials": review.reviewer_credentials}]
         fresh.next_review_due = fresh.compute_next_review_due()

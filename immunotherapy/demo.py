@@ -7,6 +7,7 @@ it nothing here runs.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.test.utils import override_settings
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
-from healthlib import workflow
+from healthlib import credentials, workflow
 from healthlib.conf import healthlib_settings
 from healthlib.content_files import CREATE, import_folder
 from healthlib.exceptions import TransitionNotAllowed
@@ -33,8 +35,16 @@ ACCOUNTS = [
     (EDITOR, "Dana", "Brooks", "editor", None),
     ("dr.rivera", "Elena", "Rivera", "reviewer", ("MD", "medical oncology")),
     ("dr.okafor", "James", "Okafor", "reviewer", ("PharmD, BCOP", "oncology pharmacy")),
+    ("verifier", "Priya", "Shah", "verifier", None),
     (ADMIN, "Site", "Administrator", "admin", None),
 ]
+# Who licenses each demo reviewer (fictional bodies and numbers), and how many days ago the
+# verifier checked: Dr. Okafor's verification runs out within weeks, so the dashboard lists him.
+LICENCES = {
+    "dr.rivera": ("Demo State Medical Board", "MD-104233", 90),
+    "dr.okafor": ("Demo State Board of Pharmacy", "RPH-55871", None),
+}
+DUE_SOON_IN_DAYS = 20
 
 # Items that stop short of publication, so that the editor's and reviewers' workspaces are not empty.
 # A missing slug is skipped, so the pack can change without breaking the demo.
@@ -80,6 +90,7 @@ def _accounts(result: DemoResult) -> dict[str, object]:
     User = get_user_model()
     editors = Group.objects.get(name=healthlib_settings.EDITOR_GROUP)
     reviewers = Group.objects.get(name=healthlib_settings.REVIEWER_GROUP)
+    verifiers = Group.objects.get(name=healthlib_settings.VERIFIER_GROUP)
     users = {}
     for username, first, last, role, profile in ACCOUNTS:
         user, created = User.objects.get_or_create(
@@ -100,12 +111,43 @@ def _accounts(result: DemoResult) -> dict[str, object]:
                 user.groups.add(editors)
             elif role == "reviewer":
                 user.groups.add(reviewers)
-        if profile and not ReviewerProfile.objects.filter(user=user).exists():
-            ReviewerProfile.objects.create(
-                user=user, display_name=f"{first} {last}", credentials=profile[0], specialty=profile[1]
+            elif role == "verifier":
+                user.groups.add(verifiers)
+        if profile:
+            body, number, _days = LICENCES[username]
+            found, _ = ReviewerProfile.objects.get_or_create(
+                user=user,
+                defaults={"display_name": f"{first} {last}", "credentials": profile[0], "specialty": profile[1]},
             )
+            if not (found.licensing_body or found.licence_number or found.registry_url):
+                # New, or from a demo database loaded before licences were recorded: say what to verify.
+                found.licensing_body, found.licence_number = body, number
+                found.save(update_fields=["licensing_body", "licence_number"])
         users[username] = user
+    _verify_reviewers(users)
     return users
+
+
+def _verify_reviewers(users: dict) -> None:
+    """The verifier checks each demo reviewer's licence (reviewers may approve only with a current check)."""
+    today = timezone.localdate()
+    for username, (_body, _number, days_ago) in LICENCES.items():
+        profile = ReviewerProfile.objects.select_related("verification").get(user=users[username])
+        if credentials.status(profile) in (credentials.VALID, credentials.DUE):
+            continue  # a demo loaded again later re-verifies only what has lapsed since
+        if days_ago is None:  # due soon: the verification runs out DUE_SOON_IN_DAYS from today
+            verified_on = _months_before(today + datetime.timedelta(days=DUE_SOON_IN_DAYS))
+        else:
+            verified_on = today - datetime.timedelta(days=days_ago)
+        credentials.verify(profile, users["verifier"], verified_on=verified_on)
+
+
+def _months_before(day: datetime.date) -> datetime.date:
+    """The date whose verification expires on ``day``."""
+    candidate = day - datetime.timedelta(days=31 * healthlib_settings.CREDENTIALS_VALID_MONTHS)
+    while credentials.expires_on(candidate) < day:
+        candidate += datetime.timedelta(days=1)
+    return candidate
 
 
 def _insert_before(body: str, marker: str, text: str) -> str:
@@ -133,7 +175,9 @@ def _review_history(created: list[ContentItem], users: dict, result: DemoResult)
                 # Usually a checklist rule (say, a link to a term not yet live): try again next round.
                 waiting.append(item)
                 continue
-            workflow.approve(item, reviewers[turn % 2], comment="Checked against the cited sources.")
+            workflow.approve(
+                item, reviewers[turn % 2], comment="Checked against the cited sources.", change_summary="First version"
+            )
             workflow.publish(item, editor)
             turn += 1
             result.published.append(item.specific().slug)
@@ -180,10 +224,9 @@ def load_demo() -> DemoResult:
     return result
 
 
-def _live_url(model, preferred: str) -> str | None:
+def _live(model, preferred: str):
     live = model.objects.filter(live_revision__isnull=False)
-    item = live.filter(slug=preferred).first() or live.order_by("slug").first()
-    return item.get_absolute_url() if item else None
+    return live.filter(slug=preferred).first() or live.order_by("slug").first()
 
 
 def demo_urls() -> list[tuple[str, str]]:
@@ -194,11 +237,12 @@ def demo_urls() -> list[tuple[str, str]]:
             urls.append((label, reverse(name)))
         except NoReverseMatch:  # a site may not have every reader page
             pass
-    for label, path in (
-        ("An article", _live_url(Article, "immunotherapy-overview")),
-        ("A glossary term", _live_url(GlossaryTerm, "t-cell")),
-    ):
-        if path:
-            urls.append((label, path))
+    article, term = _live(Article, "immunotherapy-overview"), _live(GlossaryTerm, "t-cell")
+    if article:
+        urls.append(("An article", article.get_absolute_url()))
+        # Its public review trail (healthlib.review_trail), also linked from the article's "Last reviewed on".
+        urls.append(("Its review history", reverse("healthlib:article_reviews", args=[article.slug])))
+    if term:
+        urls.append(("A glossary term", term.get_absolute_url()))
     urls.append(("Editors' and reviewers' admin", "/admin/"))
     return urls

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group, User
+from django.utils import timezone
 
 from healthlib import workflow
 from healthlib.conf import healthlib_settings
-from healthlib.models import ReviewerProfile
+from healthlib.models import CredentialVerification, ReviewerProfile
 from tests.browser import quiet_live_server  # noqa: F401  (a fixture the browser test modules use)
 
 ARTICLE_CONTENT = {
@@ -18,13 +21,38 @@ ARTICLE_CONTENT = {
 }
 
 
-def make_user(username: str, *groups: str, superuser: bool = False, credentials: str = "") -> User:
+def make_user(
+    username: str, *groups: str, superuser: bool = False, credentials: str = "", verified: bool = True
+) -> User:
+    """A staff user in ``groups``; with ``credentials``, a reviewer profile, verified a month ago unless not ``verified``."""
     user = User.objects.create_user(username, f"{username}@example.org", "pw", is_staff=True, is_superuser=superuser)
     for group in groups:
         user.groups.add(Group.objects.get(name=group))
     if credentials:
-        ReviewerProfile.objects.create(user=user, display_name=username.title(), credentials=credentials)
+        profile = ReviewerProfile.objects.create(
+            user=user,
+            display_name=username.title(),
+            credentials=credentials,
+            licensing_body="State Medical Board",
+            licence_number=f"L-{username}",
+        )
+        if verified:
+            verify_for_test(profile, timezone.localdate() - datetime.timedelta(days=30))
     return user
+
+
+def verify_for_test(profile: ReviewerProfile, verified_on: datetime.date) -> CredentialVerification:
+    """Record a verification directly (tests of the workflow are not about who verified, nor when they could)."""
+    record = CredentialVerification.objects.create(
+        reviewer=profile.user,
+        reviewer_name=profile.display_name,
+        **profile.verified_values(),
+        verified_on=verified_on,
+        verified_by_name="Test set-up",
+    )
+    ReviewerProfile.objects.filter(pk=profile.pk).update(verification=record)
+    profile.verification = record
+    return record
 
 
 @pytest.fixture

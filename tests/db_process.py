@@ -106,15 +106,24 @@ def publish_everything(editor, reviewer) -> int:
 
 
 def make_accounts():
+    from datetime import date
+
     from django.contrib.auth.models import Group, User
 
-    from healthlib.models import ReviewerProfile
+    from healthlib.models import CredentialVerification, ReviewerProfile
 
     editor = User.objects.create_user("editor", "editor@example.org", "pw", is_staff=True)
     editor.groups.add(Group.objects.get(name="Editors"))
     reviewer = User.objects.create_user("reviewer", "reviewer@example.org", "pw", is_staff=True)
     reviewer.groups.add(Group.objects.get(name="Medical reviewers"))
-    ReviewerProfile.objects.create(user=reviewer, display_name="Reviewer", credentials="MD")
+    check = CredentialVerification.objects.create(
+        reviewer=reviewer,
+        reviewer_name="Reviewer",
+        credentials="MD",
+        verified_on=date.today(),
+        verified_by_name="Set-up",
+    )
+    ReviewerProfile.objects.create(user=reviewer, display_name="Reviewer", credentials="MD", verification=check)
     return editor, reviewer
 
 

@@ -77,7 +77,8 @@ def _build_world() -> dict:
     editor = make_user("m-editor", healthlib_settings.EDITOR_GROUP)
     reviewer = make_user("m-reviewer", healthlib_settings.REVIEWER_GROUP, credentials="MD")
     other_reviewer = make_user("m-reviewer2", healthlib_settings.REVIEWER_GROUP, credentials="PharmD")
-    root = make_user("m-root", superuser=True)
+    # A superuser who judges content needs verified credentials like any reviewer.
+    root = make_user("m-root", superuser=True, credentials="MD")
     plain = User.objects.create_user("m-plain", "plain@example.org", "pw")  # logged in, not staff
     users = {"editor": editor, "reviewer": reviewer, "superuser": root, "user": plain}
     items: dict[tuple[str, str], ContentItem] = {}
@@ -170,11 +171,16 @@ def reader_url(item) -> str:
     return item.specific().get_absolute_url()
 
 
+def reader_urls(kind: str, item) -> list[str]:
+    """The item's page and, for an article, its public review trail and live JSON (healthlib.review_trail)."""
+    url = reader_url(item)
+    return [url, f"{url}reviews/", f"{url}reviews/live.json"] if kind == "article" else [url]
+
+
 def test_reader_pages_show_live_content_only(db, world):
     problems: list[str] = []
     for (kind, state), item in world["items"].items():
-        url = reader_url(item)
-        for actor in ACTORS:
+        for url, actor in [(url, actor) for url in reader_urls(kind, item) for actor in ACTORS]:
             caches["default"].clear()  # a page cached for one actor must not decide another's cell
             response = world["clients"][actor].get(url)
             expected = 200 if state in LIVE_STATES else 410 if state == "archived" else 404
@@ -426,7 +432,7 @@ REVIEWERS = {"reviewer", "superuser"}
 ACTIONS: dict[str, tuple[str, set[str], dict]] = {
     "submit": ("draft", EDITORS, {}),
     "withdraw": ("in_review", EDITORS, {}),
-    "approve": ("in_review", REVIEWERS, {"comment": "Accurate."}),
+    "approve": ("in_review", REVIEWERS, {"comment": "Accurate.", "change_summary": "First version"}),
     "request_changes": ("in_review", REVIEWERS, {"comment": "Cite a newer source."}),
     "publish": ("approved", EDITORS, {}),
     "schedule": ("approved", EDITORS, {"publish_at": "2099-01-01 09:00"}),

@@ -84,6 +84,9 @@ def click_action(page, action: str, comment: str | None = None) -> None:
     form = page.locator(f'form[data-action="{action}"]')
     if comment is not None:
         form.locator("textarea[name=comment]").fill(comment)
+    summary = form.locator("input[name=change_summary][required]")
+    if summary.count():
+        summary.fill("First version")
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
 

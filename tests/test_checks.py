@@ -26,6 +26,11 @@ def test_default_settings_pass():
         ({"MARKDOWNX_MARKDOWNIFY_FUNCTION": "markdownx.utils.markdownify"}, "healthlib.E006"),
         ({"HEALTHLIB": {"EDITOR_GROUP": " "}}, "healthlib.E007"),
         ({"HEALTHLIB": {"READABILITY_TARGET_GRADE": 0}}, "healthlib.E008"),
+        ({"HEALTHLIB": {"VERIFIER_GROUP": ""}}, "healthlib.E007"),
+        ({"HEALTHLIB": {"CREDENTIALS_VALID_MONTHS": 0}}, "healthlib.E011"),
+        ({"HEALTHLIB": {"CREDENTIALS_VALID_MONTHS": 121}}, "healthlib.E011"),
+        ({"HEALTHLIB": {"CREDENTIALS_VALID_MONTHS": "24"}}, "healthlib.E011"),
+        ({"HEALTHLIB": {"CREDENTIALS_VALID_MONTHS": True}}, "healthlib.E011"),
         ({"HEALTHLIB": {"CHECKLIST": ["summary"]}}, "healthlib.E009"),
         ({"HEALTHLIB": {"CHECKLIST": {"sumary": "required"}}}, "healthlib.E009"),
         ({"HEALTHLIB": {"CHECKLIST": {"summary": "mandatory"}}}, "healthlib.E009"),
@@ -95,3 +100,8 @@ def test_valid_trust_settings_pass():
     healthlib = {"REPORT_RATE_LIMIT": 10, "REPORT_RATE_WINDOW": 60, "LINK_CHECK_TIMEOUT": 2.5, "LINK_CHECK_WORKERS": 8}
     with override_settings(HEALTHLIB=healthlib):
         assert check_settings() + check_trust_settings() == []
+
+
+@pytest.mark.parametrize("months", [1, 24, 120])
+def test_credential_validity_in_range_passes(months):
+    assert ids(HEALTHLIB={"CREDENTIALS_VALID_MONTHS": months}) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pytest
@@ -50,8 +51,9 @@ def test_load_demo_twice(db):
     assert User.objects.get(username="admin").is_superuser
     for text in ("http://127.0.0.1:8000/health/", "http://127.0.0.1:8000/admin/", "/health/articles/", "demo-pw"):
         assert text in output
-    for username in ("editor", "dr.rivera", "dr.okafor", "admin"):
+    for username in ("editor", "dr.rivera", "dr.okafor", "verifier", "admin"):
         assert username in output
+    assert "Its review history" in output and "/reviews/" in output
 
     # A realistic spread of states.
     items = [item.specific() for item in ContentItem.objects.all()]
@@ -86,3 +88,46 @@ def test_load_demo_refuses_without_demo_settings(db):
     with pytest.raises(CommandError, match="DEMO_PASSWORD"):
         load()
     assert not User.objects.exists()
+
+
+@override_settings(DEMO_PASSWORD="demo-pw")
+def test_demo_reviewers_are_verified_and_one_is_due_soon(db, client):
+    import hashlib
+
+    from healthlib import credentials
+    from healthlib.models import Article
+
+    load()
+    verifier = User.objects.get(username="verifier")
+    assert verifier.groups.filter(name=healthlib_settings.VERIFIER_GROUP).exists()
+    statuses = {
+        p.user.username: credentials.status(p) for p in ReviewerProfile.objects.select_related("verification", "user")
+    }
+    assert statuses == {"dr.rivera": credentials.VALID, "dr.okafor": credentials.DUE}
+    assert all(p.verification.verified_by == verifier for p in ReviewerProfile.objects.all())
+    assert [row.user.username for row in credentials.needing_verification()] == ["dr.okafor"]
+    # Every approval carries what changed, and the trail of a live article verifies.
+    assert not Review.objects.filter(decision=Decision.APPROVED, change_summary="").exists()
+    article = Article.objects.filter(live_revision__isnull=False).order_by("slug").first()
+    trail = client.get(f"/health/articles/{article.slug}/reviews/")
+    assert trail.status_code == 200 and "First version" in trail.content.decode()
+    live = client.get(f"/health/articles/{article.slug}/reviews/live.json").content
+    assert hashlib.sha256(live).hexdigest() == article.live_revision.content_hash
+
+
+@override_settings(DEMO_PASSWORD="demo-pw")
+def test_loading_again_renews_lapsed_verifications_only(db):
+    """A demo database kept past a verification's end, or made before licences existed, still lets reviewers judge."""
+    from healthlib import credentials
+    from tests.conftest import verify_for_test
+
+    load()
+    rivera = ReviewerProfile.objects.get(user__username="dr.rivera")
+    okafor = ReviewerProfile.objects.select_related("verification").get(user__username="dr.okafor")
+    kept = okafor.verification_id
+    verify_for_test(rivera, datetime.date.today() - datetime.timedelta(days=3 * 365))
+    ReviewerProfile.objects.filter(pk=rivera.pk).update(licensing_body="", licence_number="")
+    load()
+    rivera = ReviewerProfile.objects.select_related("verification").get(pk=rivera.pk)
+    assert credentials.status(rivera) == credentials.VALID and rivera.licensing_body == "Demo State Medical Board"
+    assert ReviewerProfile.objects.get(pk=okafor.pk).verification_id == kept

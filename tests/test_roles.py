@@ -32,3 +32,17 @@ def test_group_names_are_configurable(db):
     ensure_roles()
     assert "edit_content" in perms("Redactie")
     assert "review_content" in perms("Artsen")
+
+
+def test_only_credential_verifiers_may_verify(db):
+    """Verifying credentials is its own role: reviewers never vouch for themselves, editors do not judge licences."""
+    assert "verify_credentials" in perms("Credential verifiers")
+    assert "verify_credentials" not in perms("Medical reviewers")
+    assert "verify_credentials" not in perms("Editors")
+    assert not {"review_content", "edit_content", "publish_content"} & perms("Credential verifiers")
+
+
+@override_settings(HEALTHLIB={"VERIFIER_GROUP": "Credentialing"})
+def test_verifier_group_name_is_configurable(db):
+    ensure_roles()
+    assert "verify_credentials" in perms("Credentialing")

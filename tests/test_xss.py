@@ -38,7 +38,9 @@ from healthlib import editor_preview, notifications, preview_links, signals, wor
 from healthlib.conf import DEFAULTS, healthlib_settings
 from healthlib.exceptions import InvalidContent
 from healthlib.models import Article, GlossaryTerm, ReviewerProfile
+from healthlib.models.schema import one_line
 from tests.browser import CHROMIUM, launch_chromium
+from tests.conftest import verify_for_test
 from tests.html_safety import feed_problems, json_ld_blocks, problems
 from tests.xss_payloads import PAYLOADS
 
@@ -154,11 +156,14 @@ def _profile_through_admin_form(root: User, user: User, payload) -> ReviewerProf
             return form.save()
         for field in form.errors:
             REJECTED[f"reviewer_profile.{field}"].append(payload.id)
-            data[field] = f"https://example.org/bio/{user.pk}" if field == "bio_url" else f"Reviewer {user.pk}"
+            data[field] = f"https://example.org/bio/{user.pk}" if field in URL_FIELDS else f"Reviewer {user.pk}"
     raise AssertionError(f"{payload.id}: reviewer profile never accepted: {form.errors}")
 
 
-PROFILE_FIELDS = ("display_name", "credentials", "specialty", "bio_url")
+PROFILE_FIELDS = (
+    "display_name", "credentials", "specialty", "bio_url", "licensing_body", "licence_number", "registry_url"
+)  # fmt: skip
+URL_FIELDS = ("bio_url", "registry_url")
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +210,9 @@ def _build_corpus() -> dict:
     for index, payload in enumerate(PAYLOADS):
         user = User.objects.create_user(f"xss-reviewer-{index}", f"r{index}@example.org", "pw", is_staff=True)
         user.groups.add(reviewers)
-        _profile_through_admin_form(root, user, payload)
+        profile = _profile_through_admin_form(root, user, payload)
+        # The payload is in what was verified too: reviews snapshot the verified credentials.
+        verify_for_test(profile, datetime.date.today() - datetime.timedelta(days=30))
         reviewer_users.append(User.objects.select_related("reviewer_profile").get(pk=user.pk))
 
     terms, articles = [], []
@@ -223,7 +230,8 @@ def _build_corpus() -> dict:
         )
         comment = benign(payload.text)
         workflow.submit(article, editor, comment=comment)
-        workflow.approve(article, reviewer, comment=comment)
+        # The reviewer's one-line summary is shown to readers on the review trail.
+        workflow.approve(article, reviewer, comment=comment, change_summary=payload.text)
         workflow.publish(article, editor)
         # A new draft carrying the next payload: the review page diffs it against the live one.
         following = PAYLOADS[(index + 1) % N]
@@ -287,6 +295,20 @@ def test_article_pages(db, corpus):
         (data,) = json_ld_blocks(html)
         assert data["name"] == corpus["articles"][index].live_title
         STATS["article JSON-LD"]["pages"] += 1
+    assert not found, "\n".join(found)
+
+
+def test_review_trail_pages(db, corpus):
+    """The trail shows the change summary and the verified credentials and licence, all reviewer-written."""
+    client = Client()
+    found: list[str] = []
+    for index, payload in enumerate(PAYLOADS):
+        html = get_ok(client, f"/health/articles/x{index}/reviews/")
+        found += check("review trail page", html, payload.id)
+        (data,) = json_ld_blocks(html)
+        (entry,) = data["mainEntity"]["itemListElement"]
+        assert entry["item"].get("reviewBody", "") == one_line(payload.text)
+        STATS["review trail JSON-LD"]["pages"] += 1
     assert not found, "\n".join(found)
 
 
@@ -842,6 +864,7 @@ def test_chromium_other_page_types_representative_payloads(corpus, plan, live_ur
             article, term = corpus["articles"][index], corpus["terms"][index]
             pages = [
                 ("glossary term page", reader, f"/health/glossary/t{index}/"),
+                ("review trail page", reader, f"/health/articles/x{index}/reviews/"),
                 ("search", reader, "/health/search/?" + urlencode({"q": benign(payload.text)})),
                 ("shared preview link", reader, plan["links"][article.pk]),
                 ("shared preview link", reader, plan["links"][term.pk]),
@@ -878,6 +901,7 @@ def test_feeds_escape_plain_text_that_readers_render_as_html(db, editor, reviewe
     evil = f"<img src=x onerror={PAYLOADS[0].text[8:-9]}>"
     ReviewerProfile.objects.filter(user=reviewer).update(credentials=evil)
     reviewer.refresh_from_db()
+    verify_for_test(ReviewerProfile.objects.get(user=reviewer), datetime.date.today())
     with django_capture_on_commit_callbacks(execute=True):
         article = workflow.create_article(
             editor,
@@ -915,6 +939,7 @@ def test_feeds_survive_control_characters_in_summaries_and_reviewer_names(
 
     ReviewerProfile.objects.filter(user=reviewer).update(credentials="MD\x0c oncology")
     reviewer.refresh_from_db()
+    verify_for_test(ReviewerProfile.objects.get(user=reviewer), datetime.date.today())
     with django_capture_on_commit_callbacks(execute=True):
         article = workflow.create_article(
             editor,

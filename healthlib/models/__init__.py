@@ -13,7 +13,7 @@ from healthlib.models.content import (
 from healthlib.models.derived import DerivedWork, WorkAction
 from healthlib.models.link_checks import ReferenceCheck
 from healthlib.models.mentions import TermMention
-from healthlib.models.profiles import ReviewerProfile
+from healthlib.models.profiles import CredentialVerification, ReviewerProfile
 from healthlib.models.reports import ProblemReport, ReportStatus
 from healthlib.models.reviews import Decision, Review
 from healthlib.models.revisions import Revision, content_hash
@@ -25,6 +25,7 @@ __all__ = [
     "Article",
     "ArticleType",
     "ContentItem",
+    "CredentialVerification",
     "Decision",
     "DerivedWork",
     "GlossaryTerm",

@@ -31,6 +31,20 @@ class Review(AppendOnlyModel):
     reviewer_name = models.CharField(_("reviewer name"), max_length=300)
     reviewer_credentials = models.CharField(_("reviewer credentials"), max_length=300, blank=True)
     comment = models.TextField(_("comment"), blank=True)
+    change_summary = models.CharField(
+        _("what changed"),
+        max_length=200,
+        blank=True,
+        help_text=_('Shown to readers in the review history, e.g. "Added: fertility section".'),
+    )
+    credential_check = models.ForeignKey(
+        "healthlib.CredentialVerification",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("credential verification"),
+        help_text=_("The verification of the reviewer's credentials that was current when they decided."),
+    )
     reviewed_at = models.DateTimeField(_("reviewed at"), default=timezone.now, db_index=True)
 
     class Meta:

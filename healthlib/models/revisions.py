@@ -14,10 +14,14 @@ from django.utils.translation import gettext_lazy as _
 from healthlib.models.append_only import AppendOnlyModel
 
 
+def canonical_json(content: dict[str, Any]) -> bytes:
+    """The bytes a content hash is computed over: sorted keys, no spaces, UTF-8 (readers can fetch them)."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def content_hash(content: dict[str, Any]) -> str:
     """SHA-256 of the canonical JSON form of a revision's content."""
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(content)).hexdigest()
 
 
 class Revision(AppendOnlyModel):

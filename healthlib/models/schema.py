@@ -73,6 +73,14 @@ def normalise_text(value: Any) -> str:
     return value.strip()
 
 
+def one_line(value: str) -> str:
+    """``value`` as one clean line: NFC, no control or invisible characters, runs of whitespace made one space.
+
+    For short reviewer-written text shown to readers in a single line (a review's change summary).
+    """
+    return " ".join(_single_line_clean(normalise_text(value or "")).split())
+
+
 class _Collector:
     def __init__(self) -> None:
         self.errors: dict[str, list[str]] = {}
