@@ -7,6 +7,8 @@ HEALTHLIB_TEST_DB=postgres runs on PostgreSQL, reached through PGHOST/PGPORT
 import os
 from pathlib import Path
 
+import django
+
 SECRET_KEY = "tests-only"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
@@ -70,6 +72,9 @@ else:
 
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if django.VERSION >= (6, 1):  # MAILERS replaces EMAIL_BACKEND (see the email_backend fixture)
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MARKDOWNX_MARKDOWNIFY_FUNCTION = "healthlib.markup.render_markdown"
