@@ -59,12 +59,15 @@ import django, json
 django.setup()
 from django.conf import settings as s
 from immunotherapy import csp
+from healthlib.notifications import mail_connection
 db = s.DATABASES["default"]
+m = mail_connection()
 print(json.dumps({
     "engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST"), "port": db.get("PORT"),
     "user": db.get("USER"), "password": db.get("PASSWORD"), "debug": s.DEBUG, "hosts": s.ALLOWED_HOSTS,
     "proxy": s.SECURE_PROXY_SSL_HEADER, "demo_password": s.DEMO_PASSWORD,
     "csp": csp.MIDDLEWARE in s.MIDDLEWARE,
+    "mail": [type(m).__module__, m.host, m.port, m.username, m.password, m.use_tls, m.timeout],
 }))
 """
 
@@ -88,6 +91,13 @@ def test_database_url_and_hosts_come_from_the_environment():
     sqlite = show({"DATABASE_URL": "sqlite:////srv/health/db.sqlite3", "SECURE_PROXY_SSL_HEADER": "1"})
     assert (sqlite["engine"], sqlite["name"]) == ("django.db.backends.sqlite3", "/srv/health/db.sqlite3")
     assert sqlite["proxy"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+def test_mail_server_comes_from_the_environment():
+    # MAILERS on Django 6.1, EMAIL_* settings before: the same environment reaches the connection.
+    mail_env = {"EMAIL_HOST": "smtp.internal", "EMAIL_PORT": "587", "EMAIL_USE_TLS": "1"}
+    shown = show({**mail_env, "EMAIL_HOST_USER": "library", "EMAIL_HOST_PASSWORD": "m41l"})
+    assert shown["mail"] == ["django.core.mail.backends.smtp", "smtp.internal", 587, "library", "m41l", True, 10]
 
 
 PROBE = """
