@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # fixtures are built once. Serial: make test PYTEST_ARGS=
 PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadfile
 
-.PHONY: run test test-sqlite test-postgres lint migrations-check wheel-check browser-deps axe demo bench bench-deps stress clean
+.PHONY: run test test-sqlite test-postgres test-versions lint migrations-check wheel-check browser-deps axe demo bench bench-deps stress clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,7 @@ demo: $(STAMP)
 test: $(STAMP) lint migrations-check browser-deps axe
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
+	$(MAKE) --no-print-directory test-versions
 	$(MAKE) --no-print-directory wheel-check
 
 lint: $(STAMP)
@@ -43,6 +44,12 @@ test-sqlite: $(STAMP)
 test-postgres: $(STAMP)
 	@echo "==> test suite on PostgreSQL (throwaway cluster)"
 	tests/with_postgres.sh $(BIN)/pytest $(PYTEST_ARGS)
+
+# Python 3.13 + Django 6.1 (whole suite, PostgreSQL) and Python 3.12 + Django 6.0 (fast subset),
+# deprecation warnings as errors: see noxfile.py. One session: make test-versions NOX_ARGS="-s django60"
+test-versions: $(STAMP)
+	@echo "==> newer Django and Python versions (nox)"
+	$(BIN)/nox $(NOX_ARGS)
 
 wheel-check: $(STAMP)
 	$(BIN)/python tests/check_wheel.py

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
+from django.core import mail
+from django.core.mail import EmailMessage
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
@@ -19,6 +21,17 @@ from healthlib import signals
 from healthlib.conf import healthlib_settings
 
 logger = logging.getLogger(__name__)
+
+
+def mail_connection() -> BaseEmailBackend:
+    """A connection to the site's default mailer; every email healthlib sends goes through it.
+
+    Django 6.1 configures mail as ``MAILERS`` and deprecates ``get_connection()`` (and the
+    ``connection`` arguments of ``send_mail`` and ``EmailMessage``); Django 5.2 and 6.0 have only
+    ``get_connection()``. ``mailers.default`` also honours a 6.1 site still on ``EMAIL_BACKEND``.
+    """
+    mailers = getattr(mail, "mailers", None)
+    return mailers.default if mailers is not None else mail.get_connection()
 
 
 def reviewers_for(item, exclude: set[int]) -> list[str]:
@@ -53,7 +66,7 @@ def send(name: str, recipients: list[str], context: dict) -> int:
     subject = " ".join(render_to_string(f"healthlib/email/{name}_subject.txt", context).split())
     body = render_to_string(f"healthlib/email/{name}_body.txt", context)
     try:
-        return send_mail(subject, body, healthlib_settings.EMAIL_FROM, recipients)
+        return mail_connection().send_messages([EmailMessage(subject, body, healthlib_settings.EMAIL_FROM, recipients)])
     except Exception:
         logger.exception("healthlib could not send the %r email to %s", name, recipients)
         return 0

@@ -24,6 +24,7 @@ from healthlib.conf import healthlib_settings
 from healthlib.content_files import CREATE, import_folder
 from healthlib.exceptions import TransitionNotAllowed
 from healthlib.models import Article, ContentItem, GlossaryTerm, ReviewerProfile
+from immunotherapy.mail import mail_settings
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 
@@ -209,7 +210,7 @@ def load_demo() -> DemoResult:
     """Create the demo accounts and library; running it again changes nothing."""
     result = DemoResult()
     # The review history is simulated in one go: nobody needs a hundred notification emails.
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+    with override_settings(**mail_settings("django.core.mail.backends.dummy.EmailBackend")):
         with transaction.atomic():
             users = _accounts(result)
             if ContentItem.objects.exists():

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from immunotherapy.mail import mail_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = "demo-only-not-secret-change-me-in-production-0123456789"
@@ -74,7 +76,7 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+globals().update(mail_settings("django.core.mail.backends.console.EmailBackend"))
 DEFAULT_FROM_EMAIL = "library@immunotherapy.example"
 
 MARKDOWNX_MARKDOWNIFY_FUNCTION = "healthlib.markup.render_markdown"

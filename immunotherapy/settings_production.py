@@ -36,7 +36,8 @@ import os
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from immunotherapy.csp import CONTENT_SECURITY_POLICY  # noqa: F401 (a setting)
+from immunotherapy import csp
+from immunotherapy.mail import mail_settings
 from immunotherapy.settings import *  # noqa: F403
 from immunotherapy.settings import BASE_DIR, INSTALLED_APPS, MIDDLEWARE
 
@@ -94,9 +95,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-INSTALLED_APPS = [*INSTALLED_APPS, "csp"]
+# Content-Security-Policy: Django's own on Django 6.0+, django-csp before (immunotherapy/csp.py).
+globals().update(csp.SETTINGS)
+INSTALLED_APPS = [*INSTALLED_APPS, *csp.APPS]
 _after = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
-MIDDLEWARE = [*MIDDLEWARE[:_after], "csp.middleware.CSPMiddleware", *MIDDLEWARE[_after:]]
+MIDDLEWARE = [*MIDDLEWARE[:_after], csp.MIDDLEWARE, *MIDDLEWARE[_after:]]
 
 MEDIA_ROOT = _env("MEDIA_ROOT", str(BASE_DIR / "var" / "media"))
 STATIC_ROOT = _env("STATIC_ROOT", str(BASE_DIR / "var" / "static"))
@@ -110,13 +113,18 @@ CACHES = {
 # Refuse request bodies over 10 MB before parsing them (the web server should cap them too).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
-EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = _flag("EMAIL_USE_TLS", False)
-EMAIL_TIMEOUT = 10
+# MAILERS on Django 6.1+, EMAIL_* before (immunotherapy/mail.py); the environment names stay the same.
+globals().update(
+    mail_settings(
+        "django.core.mail.backends.smtp.EmailBackend",
+        host=os.environ.get("EMAIL_HOST", "localhost"),
+        port=int(os.environ.get("EMAIL_PORT", "25")),
+        username=os.environ.get("EMAIL_HOST_USER", ""),
+        password=os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        use_tls=_flag("EMAIL_USE_TLS", False),
+        timeout=10,
+    )
+)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "library@immunotherapy.example")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ADMINS = [("Site admin", address) for address in os.environ.get("ADMINS", "").split(",") if address.strip()]

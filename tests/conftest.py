@@ -9,6 +9,7 @@ from django.utils import timezone
 from healthlib import workflow
 from healthlib.conf import healthlib_settings
 from healthlib.models import CredentialVerification, ReviewerProfile
+from immunotherapy.mail import mail_settings
 from tests.browser import quiet_live_server  # noqa: F401  (a fixture the browser test modules use)
 
 ARTICLE_CONTENT = {
@@ -142,3 +143,17 @@ SLOW_MODULES = ("test_xss.py",)
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.path.name not in SLOW_MODULES)
+
+
+@pytest.fixture
+def email_backend(settings):
+    """Point outgoing mail at another backend: ``email_backend(path, host=..., port=..., timeout=...)``.
+
+    ``MAILERS`` on Django 6.1, ``EMAIL_*`` settings before (``immunotherapy/mail.py``).
+    """
+
+    def use(backend: str, **options) -> None:
+        for name, value in mail_settings(backend, **options).items():
+            setattr(settings, name, value)
+
+    return use

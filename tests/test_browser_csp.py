@@ -1,9 +1,10 @@
 """The admin (with markdownx's live preview) and the reader pages work under the production CSP.
 
-Chromium loads every page with the demo's Content-Security-Policy (``immunotherapy/csp.py``,
-django-csp 4) and records each ``securitypolicyviolation`` event and CSP console message. A page
-is fine when it shows what it should and the browser reports zero violations. A positive control
-proves the recorder works: an inline script injected on purpose is blocked and recorded.
+Chromium loads every page with the demo's Content-Security-Policy (``immunotherapy/csp.py``:
+Django's own CSP middleware on Django 6, django-csp 4 on 5.2) and records each
+``securitypolicyviolation`` event and CSP console message. A page is fine when it shows what it
+should and the browser reports zero violations. A positive control proves the recorder works: an
+inline script injected on purpose is blocked and recorded.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.urls import reverse
 
 from healthlib import workflow
 from healthlib.conf import healthlib_settings
-from immunotherapy.csp import CONTENT_SECURITY_POLICY
+from immunotherapy import csp
 from tests.browser import BROWSER_TEST_MARKS, CHROMIUM, launch_chromium
 from tests.conftest import ARTICLE_CONTENT, edited, make_user
 
@@ -58,8 +59,9 @@ def csp_settings(settings, live_server):
     from django.core.cache import cache
 
     original = list(settings.MIDDLEWARE)
-    settings.MIDDLEWARE = ["csp.middleware.CSPMiddleware", *original]
-    settings.CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY
+    settings.MIDDLEWARE = [csp.MIDDLEWARE, *original]
+    for name, value in csp.SETTINGS.items():
+        setattr(settings, name, value)
     _reload_middleware(live_server)
     cache.clear()  # no reader page cached by an earlier test without the header
     yield settings

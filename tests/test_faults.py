@@ -194,10 +194,11 @@ def test_a_failing_commit_call_writes_nothing(approved, editor, monkeypatch):
     assert snapshot(approved) == before
 
 
-def test_a_failing_mail_server_keeps_the_transition_and_logs_the_error(article, editor, reviewer, settings, caplog):
+def test_a_failing_mail_server_keeps_the_transition_and_logs_the_error(
+    article, editor, reviewer, email_backend, caplog
+):
     # A real SMTP connection to a port where nothing listens.
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    email_backend("django.core.mail.backends.smtp.EmailBackend", host="127.0.0.1", port=9, timeout=2)
     with caplog.at_level(logging.ERROR, logger="healthlib"):
         workflow.submit(article, editor)
     assert Article.objects.get(pk=article.pk).state == State.IN_REVIEW

@@ -122,8 +122,10 @@ class BrokenBackend:
         raise ConnectionRefusedError("mail server down")
 
 
-def test_failing_mail_server_is_logged_and_the_transition_stays(article, editor, reviewer, settings, caplog, commit):
-    settings.EMAIL_BACKEND = "tests.test_notifications.BrokenBackend"
+def test_failing_mail_server_is_logged_and_the_transition_stays(
+    article, editor, reviewer, email_backend, caplog, commit
+):
+    email_backend("tests.test_notifications.BrokenBackend")
     with caplog.at_level(logging.ERROR, logger="healthlib.notifications"), commit():
         workflow.submit(article, editor)
     assert Article.objects.get(pk=article.pk).state == State.IN_REVIEW

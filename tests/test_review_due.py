@@ -8,7 +8,6 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from django.core.management import call_command
-from django.test import override_settings
 from django.utils import timezone
 
 from healthlib import review_due, workflow
@@ -266,8 +265,8 @@ class BrokenBackend:
         raise ConnectionRefusedError("mail server down")
 
 
-@override_settings(EMAIL_BACKEND="tests.test_review_due.BrokenBackend")
-def test_mail_failure_exits_2_and_says_why(library, capsys):
+def test_mail_failure_exits_2_and_says_why(library, capsys, email_backend):
+    email_backend("tests.test_review_due.BrokenBackend")
     code, out, err = run(capsys, "--email")
     assert code == 2
     assert "Could not send the reminders: mail server down" in err

@@ -179,7 +179,7 @@ def test_system_check_for_max_upload_bytes(value):
         assert "healthlib.E010" in [e.id for e in check_settings()]
 
 
-def test_system_check_accepts_a_valid_limit():
+def test_system_check_accepts_a_valid_limit(db):  # the model checks ask the database for JSON support
     from healthlib.checks import check_settings
 
     with override_settings(HEALTHLIB={"MAX_UPLOAD_BYTES": 1024}):

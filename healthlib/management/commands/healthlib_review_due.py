@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import logging
 
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.core.management.base import BaseCommand, CommandParser
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from healthlib.conf import healthlib_settings
+from healthlib.notifications import mail_connection
 from healthlib.review_due import ReviewDueReport, report, responsible_people
 
 logger = logging.getLogger("healthlib.review_due")
@@ -179,7 +180,7 @@ class Command(BaseCommand):
                 self.stdout.write(message.body.rstrip())
             return True
         try:
-            sent = get_connection().send_messages(messages) if messages else 0
+            sent = mail_connection().send_messages(messages) if messages else 0
         except Exception as error:
             logger.exception("healthlib could not send review-due reminders")
             self.stderr.write(_("Could not send the reminders: %(error)s") % {"error": error})
