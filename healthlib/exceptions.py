@@ -57,6 +57,10 @@ class InvalidContent(WorkflowError):
         self.errors = errors or {}
 
 
+class NoBaseRevision(InvalidContent):
+    """A save did not say which revision it builds on, so it could silently replace a newer one."""
+
+
 class ChecklistFailed(TransitionNotAllowed):
     """A required item of the pre-publish checklist failed, so the revision cannot be submitted or published."""
 

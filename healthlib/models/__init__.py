@@ -13,7 +13,7 @@ from healthlib.models.content import (
 from healthlib.models.mentions import TermMention
 from healthlib.models.profiles import ReviewerProfile
 from healthlib.models.reviews import Decision, Review
-from healthlib.models.revisions import Revision, content_hash
+from healthlib.models.revisions import Revision, RevisionAuthor, content_hash
 from healthlib.models.search import SearchEntry
 from healthlib.models.workspace import ReviewDates, ReviewQueue
 
@@ -31,6 +31,7 @@ __all__ = [
     "ReviewQueue",
     "ReviewerProfile",
     "Revision",
+    "RevisionAuthor",
     "SearchEntry",
     "State",
     "TermMention",
