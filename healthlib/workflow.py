@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import partial
@@ -106,13 +107,22 @@ INDEPENDENT_REVIEW = {"approve", "request_changes", "reaffirm"}
 # ---------------------------------------------------------------- guards
 
 
+def _one_line(text: str) -> str:
+    """A name as the record keeps it: line breaks, controls and runs of spaces become one space.
+
+    Profiles refuse line breaks (:meth:`ReviewerProfile.clean`), but the site's user model, and
+    profiles saved before that check, are not ours to validate; readers see these snapshots.
+    """
+    return " ".join("".join(" " if unicodedata.category(char) == "Cc" else char for char in text).split())
+
+
 def _user_name(user) -> str:
     profile = getattr(user, "reviewer_profile", None) if user is not None and user.pk else None
     if profile is not None:
-        return profile.display_name
+        return _one_line(profile.display_name)
     if user is None or not user.is_authenticated:
         return _("anonymous")
-    return user.get_full_name() or user.get_username()
+    return _one_line(user.get_full_name() or user.get_username())
 
 
 def _check_permission(user, transition: Transition) -> None:
@@ -325,7 +335,7 @@ def _reviewer_credentials(user) -> str:
     profile = getattr(user, "reviewer_profile", None)
     if profile is None:
         return ""
-    return ", ".join(part for part in (profile.credentials, profile.specialty) if part)
+    return _one_line(", ".join(part for part in (profile.credentials, profile.specialty) if part))
 
 
 def _review(item: ContentItem, revision: Revision, user, decision: str, comment: str) -> Review:

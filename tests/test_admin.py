@@ -1104,3 +1104,23 @@ def test_restore_without_its_base_is_refused(client, published_article, editor, 
     assert response.status_code == 400
     assert "which revision" in response.json()["error"]
     assert snapshot(published_article) == before
+
+
+# ---------------------------------------------------------------- bylines are one line (issue 17, finding 13)
+
+
+@pytest.mark.parametrize("field", ["display_name", "credentials", "specialty"])
+@pytest.mark.parametrize("breaker", ["\n", "\r", "\u2028", "\u2029", "\x85", "\x0b", "\x1f"])
+def test_reviewer_profile_refuses_line_breaks(client, reviewer, field, breaker):
+    profile = reviewer.reviewer_profile
+    before = (profile.display_name, profile.credentials, profile.specialty)
+    client.force_login(reviewer)
+    data = {"display_name": "Dr Rev", "credentials": "MD", "specialty": "Oncology"}
+    data[field] = f"{data[field]}{breaker}Injected line"
+    response = client.post(reverse("admin:healthlib_reviewerprofile_change", args=[profile.pk]), data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors[field] == [
+        "Write this on one line, without line breaks or control characters."
+    ]
+    profile.refresh_from_db()
+    assert (profile.display_name, profile.credentials, profile.specialty) == before

@@ -20,7 +20,7 @@ from healthlib.exceptions import (
     TransitionNotAllowed,
 )
 from healthlib.models import Article, Decision, GlossaryTerm, Review, Revision, State, WorkflowEvent
-from tests.conftest import ARTICLE_CONTENT, edited
+from tests.conftest import ARTICLE_CONTENT, edited, make_user
 
 
 def counts():
@@ -359,3 +359,14 @@ def test_a_save_that_does_not_name_its_base_is_refused(article, editor, editor2,
         workflow.restore(article, editor, revision=article.revisions.order_by("number").first(), based_on=based_on)
     assert counts() == before
     assert Article.objects.get(pk=article.pk).latest_revision == newer
+
+
+def test_names_on_the_record_are_one_line(article, editor):
+    """Names come from the site's user model too, which healthlib does not validate; readers see them."""
+    reviewer = make_user("multi", "Medical reviewers")
+    reviewer.first_name, reviewer.last_name = "Maria\nInjected", "Lopez\u2028\x07"
+    reviewer.save()
+    workflow.submit(article, editor)
+    review = workflow.approve(article, reviewer)
+    assert review.reviewer_name == "Maria Injected Lopez"
+    assert WorkflowEvent.objects.filter(action="healthlib.approve").get().actor_name == "Maria Injected Lopez"

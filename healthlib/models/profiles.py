@@ -1,6 +1,12 @@
+import unicodedata
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+#: Line breaks (including U+2028/U+2029) and other control characters: a byline is one line.
+_NOT_ONE_LINE = {"Cc", "Zl", "Zp"}
 
 
 class ReviewerProfile(models.Model):
@@ -25,6 +31,16 @@ class ReviewerProfile(models.Model):
 
     def __str__(self) -> str:
         return self.byline
+
+    def clean(self) -> None:
+        # Readers see these in bylines, feeds, structured data and emails, where a line break would show.
+        errors = {
+            name: _("Write this on one line, without line breaks or control characters.")
+            for name in ("display_name", "credentials", "specialty")
+            if any(unicodedata.category(char) in _NOT_ONE_LINE for char in getattr(self, name))
+        }
+        if errors:
+            raise ValidationError(errors, code="not_one_line")
 
     @property
     def byline(self) -> str:
