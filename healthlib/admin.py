@@ -59,6 +59,7 @@ from healthlib.models import (
     ReviewerProfile,
     ReviewQueue,
     Revision,
+    RevisionAuthor,
     State,
     Topic,
     WorkflowEvent,
@@ -605,7 +606,7 @@ def _archive(item, user, data):
 
 
 def _restore(item, user, data):
-    return workflow.restore(item, user, revision=data["revision"], based_on=data.get("based_on"))
+    return workflow.restore(item, user, revision=data["revision"], based_on=data["based_on"])
 
 
 def _schedule(item, user, data):
@@ -753,19 +754,14 @@ class GlossaryTermAdmin(ContentItemAdmin):
 
 
 def review_queue(user):
-    """Items in review whose latest revision ``user`` did not write or submit, oldest submission first.
+    """Items in review whose latest revision's text ``user`` did not write, and which they did not submit, oldest first.
 
     The same rule as :func:`healthlib.workflow.contributors`. The submission is stored on the item
     by :func:`healthlib.workflow.submit`, so this is a range scan of the (state, submitted_at, id)
     index, and the two exclusions only look at this user's revisions and submissions: a page of the
     queue costs the same whatever the number of rows. :func:`review_queue_entries` loads a page.
     """
-    # While an item is in review its latest revision is newer than every published one (only a new
-    # revision leads back to review), so "written since the last publication" is "not followed by one".
-    published_since = WorkflowEvent.objects.filter(
-        item=OuterRef("item"), action="healthlib.publish", revision__number__gte=OuterRef("number")
-    )
-    wrote = Revision.objects.filter(item=OuterRef("pk"), created_by=user).filter(~Exists(published_since))
+    wrote = RevisionAuthor.objects.filter(revision=OuterRef("latest_revision"), user=user)
     submitted = WorkflowEvent.objects.filter(
         revision=OuterRef("latest_revision"), action="healthlib.submit", actor=user
     )

@@ -61,6 +61,10 @@ class MarkdownTooComplex(InvalidContent):
     """Markdown that would make the renderer do unbounded work: long runs of unclosed brackets, deep nesting."""
 
 
+class NoBaseRevision(InvalidContent):
+    """A save did not say which revision it builds on, so it could silently replace a newer one."""
+
+
 class ChecklistFailed(TransitionNotAllowed):
     """A required item of the pre-publish checklist failed, so the revision cannot be submitted or published."""
 

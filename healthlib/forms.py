@@ -71,7 +71,7 @@ class ContentItemForm(forms.ModelForm):
     """Shared machinery; subclasses list their content fields and how to build the content dict."""
 
     #: The revision the editor started from; a save based on an older one is refused.
-    based_on = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    based_on = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     review_interval_days = forms.IntegerField(
         label=gettext_lazy("Review interval (days)"),
         required=False,
@@ -121,6 +121,18 @@ class ContentItemForm(forms.ModelForm):
         if "owner" in self.cleaned_data and "owner" in self.changed_data:
             type(item).objects.filter(pk=item.pk).update(owner=self.cleaned_data["owner"])
 
+    def clean(self):
+        cleaned = super().clean()
+        # Said here, not by the hidden field itself, so the editor sees the reason above the form.
+        if self.instance.pk is not None and not cleaned.get("based_on"):
+            raise forms.ValidationError(
+                _(
+                    "The form did not say which revision you started from, so nothing was saved. Reload the page and make your change again."
+                ),
+                code="no_base",
+            )
+        return cleaned
+
     # -- validation runs the workflow
     def _post_clean(self):
         super()._post_clean()
@@ -146,8 +158,9 @@ class ContentItemForm(forms.ModelForm):
             latest = item.latest_revision
             # Unchanged content needs no revision (and a frozen in-review item allows none).
             if content_hash(self.cleaned_for_hash(content)) != latest.content_hash:
+                # No fallback to the latest revision: a post without its base could replace a newer one.
                 self.saved_revision = workflow.save_draft(
-                    item, self.user, content, based_on=self.cleaned_data.get("based_on") or latest.pk
+                    item, self.user, content, based_on=self.cleaned_data.get("based_on")
                 )
             self.save_metadata(item)
             if "review_interval_days" in self.changed_data:

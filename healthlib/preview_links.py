@@ -4,7 +4,8 @@ An editor creates a link (:func:`create_link`) for an outside expert who has no 
 token carries the revision id and how long it stays valid, signed with ``SECRET_KEY``
 (:class:`~django.core.signing.TimestampSigner`, salt ``"healthlib.preview"``), so nothing is
 stored. The page is rendered through the one sanitizing pipeline, is never indexed or cached,
-and a tampered or expired link answers 403. The review decision itself still needs an account.
+and a tampered or expired link answers 403. Each time it is opened, the item must not be archived
+and the editor who shared it must still be active and allowed to edit (else 410). The review decision itself still needs an account.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import datetime
 import logging
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
@@ -23,7 +25,7 @@ from django.views.decorators.http import require_safe
 
 from healthlib.exceptions import InvalidContent, NotPermitted
 from healthlib.markup import render_document, render_markdown
-from healthlib.models import Kind, Revision
+from healthlib.models import Kind, Revision, State
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +38,9 @@ TEMPLATE = "healthlib/shared_preview.html"
 
 
 class PreviewLinkError(PermissionDenied):
-    """The preview link cannot be used. Views answer 403."""
+    """The preview link cannot be used. Views answer with ``status_code``."""
+
+    status_code = 403
 
 
 class PreviewLinkTampered(PreviewLinkError):
@@ -45,6 +49,13 @@ class PreviewLinkTampered(PreviewLinkError):
 
 class PreviewLinkExpired(PreviewLinkError):
     """The link was genuine but is older than the validity it was created with."""
+
+
+class PreviewLinkRevoked(PreviewLinkError):
+    """The link is genuine and in date, but what it shares is gone: the item was archived, or the editor
+    who shared it is deactivated or may no longer edit. Views answer 410."""
+
+    status_code = 410
 
 
 def _signer() -> signing.TimestampSigner:
@@ -125,12 +136,27 @@ def inspect(token: str) -> SharedPreview:
     revision = Revision.objects.select_related("item").filter(pk=payload["r"]).first()
     if revision is None:
         raise PreviewLinkTampered(_("This review link is not valid. Ask the editor for a new one."))
+    _check_still_shared(revision, payload.get("u"))
     return SharedPreview(
         revision=revision,
         created_at=created_at,
         expires_at=created_at + datetime.timedelta(seconds=payload["s"]),
         created_by_id=payload.get("u"),
     )
+
+
+def _check_still_shared(revision: Revision, created_by_id) -> None:
+    """Checked each time the link is opened: nothing is stored, so nothing else can revoke a link."""
+    if revision.item.state == State.ARCHIVED:
+        raise PreviewLinkRevoked(_("This review link no longer works: the content was archived."))
+    creator = get_user_model().objects.filter(pk=created_by_id).first() if isinstance(created_by_id, int) else None
+    # A token made without a creator (make_token called directly) has nobody who vouches for it.
+    if creator is None or not creator.is_active or not creator.has_perm(PERMISSION):
+        raise PreviewLinkRevoked(
+            _(
+                "This review link no longer works: the editor who shared it can no longer edit. Ask another editor for a new one."
+            )
+        )
 
 
 def load(token: str) -> Revision:
@@ -171,11 +197,14 @@ def _private(response):
 
 @require_safe
 def shared_preview(request, token: str):
-    """Read-only preview of one revision for whoever holds a valid link; 403 for a bad or expired one."""
+    """Read-only preview of one revision for whoever holds a valid link.
+
+    403 for a bad or expired link; 410 once the item is archived or its creator may no longer edit.
+    """
     try:
         shared = inspect(token)
     except PreviewLinkError as error:
-        return _private(render(request, TEMPLATE, {"shared_error": str(error)}, status=403))
+        return _private(render(request, TEMPLATE, {"shared_error": str(error)}, status=error.status_code))
     context = {
         "shared": shared,
         "revision": shared.revision,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import partial
@@ -24,7 +25,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef, Q
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,6 +37,7 @@ from healthlib.exceptions import (
     AlreadyReviewed,
     ContentHashMismatch,
     InvalidContent,
+    NoBaseRevision,
     NotPermitted,
     ReviewerIsAuthor,
     StaleVersion,
@@ -50,6 +52,7 @@ from healthlib.models import (
     Kind,
     Review,
     Revision,
+    RevisionAuthor,
     State,
     Topic,
     WorkflowEvent,
@@ -106,13 +109,22 @@ INDEPENDENT_REVIEW = {"approve", "request_changes", "reaffirm"}
 # ---------------------------------------------------------------- guards
 
 
+def _one_line(text: str) -> str:
+    """A name as the record keeps it: line breaks, controls and runs of spaces become one space.
+
+    Profiles refuse line breaks (:meth:`ReviewerProfile.clean`), but the site's user model, and
+    profiles saved before that check, are not ours to validate; readers see these snapshots.
+    """
+    return " ".join("".join(" " if unicodedata.category(char) == "Cc" else char for char in text).split())
+
+
 def _user_name(user) -> str:
     profile = getattr(user, "reviewer_profile", None) if user is not None and user.pk else None
     if profile is not None:
-        return profile.display_name
+        return _one_line(profile.display_name)
     if user is None or not user.is_authenticated:
         return _("anonymous")
-    return user.get_full_name() or user.get_username()
+    return _one_line(user.get_full_name() or user.get_username())
 
 
 def _check_permission(user, transition: Transition) -> None:
@@ -133,15 +145,8 @@ def _check_state(item: ContentItem, transition: Transition) -> None:
 
 
 def contributors(item: ContentItem, revision: Revision) -> set[int]:
-    """Users who wrote or submitted the changes in ``revision`` since the previous published revision."""
-    previous_live = (
-        WorkflowEvent.objects.filter(
-            item=item, action="healthlib.publish", revision__number__lt=revision.number
-        ).aggregate(n=Max("revision__number"))["n"]
-        or 0
-    )
-    authors = Revision.objects.filter(item=item, number__gt=previous_live, number__lte=revision.number)
-    ids = set(authors.values_list("created_by_id", flat=True))
+    """Users who must not judge ``revision``: the authors of its text (see :func:`_text_authors`) and its submitters."""
+    ids = set(RevisionAuthor.objects.filter(revision=revision).values_list("user_id", flat=True))
     ids |= set(
         WorkflowEvent.objects.filter(item=item, action="healthlib.submit", revision=revision).values_list(
             "actor_id", flat=True
@@ -212,9 +217,23 @@ def _revision_id(revision: Revision | int | None) -> int | None:
     return revision.pk if isinstance(revision, Revision) else revision
 
 
-def _expect(item: ContentItem, seen: Revision | int | None, current: Revision | None, what: str) -> None:
-    """Refuse when the user acted on a revision that is no longer the current one."""
+def _expect(
+    item: ContentItem, seen: Revision | int | None, current: Revision | None, what: str, *, required: bool = False
+) -> None:
+    """Refuse when the user acted on a revision that is no longer the current one.
+
+    ``required``: for saves, which write new text. A save that does not name its base would replace
+    whatever is latest, however new, so it is refused instead of taken as based on the latest.
+    """
     seen_id = _revision_id(seen)
+    if required and not seen_id:
+        raise NoBaseRevision(
+            _(
+                "The save did not say which revision of “%(title)s” it builds on, so nothing was saved. Reload and try again."
+            )
+            % {"title": item.title},
+            {"based_on": [_("Required.")]},
+        )
     if seen_id is None or current is None or seen_id == current.pk:
         return
     raise StaleVersion(
@@ -285,16 +304,40 @@ def _new_revision(item: ContentItem, user, content: dict[str, Any], based_on: Re
         readability_grade=stats.grade,
         reading_minutes=stats.reading_minutes,
     )
+    RevisionAuthor.objects.bulk_create(
+        RevisionAuthor(revision=revision, user_id=pk, user_name=name)
+        for pk, name in _text_authors(user, revision, based_on).items()
+    )
     item.latest_revision = revision
     item.title = revision.title
     return revision
+
+
+def _text_authors(user, revision: Revision, based_on: Revision | None) -> dict[int, str]:
+    """Who wrote the text of a new ``revision``: the user saving it, and the authors of the text it carries over.
+
+    The text a revision carries over is that of every revision with the same content (in any item:
+    a restore, an import of an exported file, a copy, or old text pasted back all repeat it exactly)
+    and, unless it was published, that of the revision it was edited from: published text was judged
+    by an independent reviewer, so from then on only the changes made to it need one.
+    """
+    published = WorkflowEvent.objects.filter(revision=OuterRef("revision"), action="healthlib.publish")
+    carried = Q(revision__content_hash=revision.content_hash)
+    if based_on is not None:
+        carried |= Q(revision=based_on) & ~Exists(published)
+    authors = {user.pk: _user_name(user)}
+    # Deleted users (user is NULL) cannot judge anything, so they need no row.
+    rows = RevisionAuthor.objects.filter(carried, user__isnull=False).exclude(revision=revision)
+    for pk, name in rows.values_list("user_id", "user_name").order_by("revision_id"):
+        authors.setdefault(pk, name)
+    return authors
 
 
 def _reviewer_credentials(user) -> str:
     profile = getattr(user, "reviewer_profile", None)
     if profile is None:
         return ""
-    return ", ".join(part for part in (profile.credentials, profile.specialty) if part)
+    return _one_line(", ".join(part for part in (profile.credentials, profile.specialty) if part))
 
 
 def _clean_change_summary(summary: str) -> str:
@@ -479,7 +522,7 @@ def save_draft(
         fresh = _lock(item)
         _check_permission(user, transition)
         _check_state(fresh, transition)
-        _expect(fresh, based_on, fresh.latest_revision, _("latest"))
+        _expect(fresh, based_on, fresh.latest_revision, _("latest"), required=True)
         cleaned = _clean_content(fresh, content, fresh.slug, pending_slugs)
         latest = fresh.latest_revision
         if content_hash(cleaned) == latest.content_hash:
@@ -790,14 +833,18 @@ def archive(item: ContentItem, user, *, comment: str = "", replacement: ContentI
     return _sync(item, fresh)
 
 
-def restore(item: ContentItem, user, *, revision: Revision | int, based_on: Revision | int | None = None) -> Revision:
-    """Copy an old revision's content into a new draft revision. History is never rewritten."""
+def restore(item: ContentItem, user, *, revision: Revision | int, based_on: Revision | int) -> Revision:
+    """Copy an old revision's content into a new draft revision. History is never rewritten.
+
+    ``based_on`` is the latest revision the editor saw, as for :func:`save_draft`. The new draft keeps
+    the authors of the text it copies (reviewer independence is judged against them).
+    """
     transition = TRANSITIONS["restore"]
     with transaction.atomic():
         fresh = _lock(item)
         _check_permission(user, transition)
         _check_state(fresh, transition)
-        _expect(fresh, based_on, fresh.latest_revision, _("latest"))
+        _expect(fresh, based_on, fresh.latest_revision, _("latest"), required=True)
         source = Revision.objects.filter(item=fresh, pk=_revision_id(revision)).first()
         if source is None:
             raise InvalidContent(_("That revision does not belong to “%(title)s”.") % {"title": fresh.title})

@@ -8,7 +8,7 @@ marker word) is built once per module inside a transaction that is rolled back a
   for everyone, staff included; archived content that was live is 410 Gone; live content is 200 and never shows a pending
   draft; listings, search, feeds and sitemaps never show a marker that is not live.
 - The staff preview is 403 for anonymous and non-staff users; shared preview links are 200 when
-  valid, 403 when tampered with or expired, whoever opens them.
+  valid, 410 once the item is archived, 403 when tampered with or expired, whoever opens them.
 - Every admin URL of healthlib: anonymous and non-staff users get the admin's login redirect
   (``302`` to ``/admin/login/?next=<the url>``); staff get exactly the status in the table below.
 - Every workflow POST endpoint: the right role succeeds (302 and the state changes); a staff user
@@ -292,7 +292,10 @@ def test_shared_preview_links(db, world):
             signing.TimestampSigner, "timestamp", lambda self, old=old: signing.b62_encode(int(old.timestamp()))
         ):
             expired = preview_links.make_token(revision, expires_in=datetime.timedelta(days=1), created_by=editor)
-        links = [("valid", valid, 200), ("expired", expired, 403)] + [("tampered", t, 403) for t in _tampered(valid)]
+        # A genuine link stops working once its item is archived (410, issue 17 finding 11).
+        valid_status = 410 if state == "archived" else 200
+        links = [("valid", valid, valid_status), ("expired", expired, 403)]
+        links += [("tampered", t, 403) for t in _tampered(valid)]
         for actor in ACTORS:
             for label, token, status in links:
                 response = world["clients"][actor].get(preview_links.url_for(token))

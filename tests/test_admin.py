@@ -723,7 +723,10 @@ def test_review_queue_query_count_does_not_grow(client, editor, reviewer, n, dja
 def test_review_queue_lists_others_work_oldest_first(client, editor, reviewer, author_reviewer):
     first = workflow.create_article(editor, slug="first", article_type="drug", content=ARTICLE_CONTENT)
     own = workflow.create_article(author_reviewer, slug="own", article_type="drug", content=ARTICLE_CONTENT)
-    second = workflow.create_article(editor, slug="second", article_type="drug", content=ARTICLE_CONTENT)
+    # Not word for word what the dual-role user wrote: that text would be theirs too.
+    second = workflow.create_article(
+        editor, slug="second", article_type="drug", content=edited(ARTICLE_CONTENT, title="Second")
+    )
     workflow.create_article(editor, slug="draft", article_type="drug", content=ARTICLE_CONTENT)
     for item in (first, own, second):
         in_review(item, item.owner)
@@ -1000,3 +1003,130 @@ print("OK", item.state)
     )
     assert result.returncode == 0, result.stderr
     assert "OK draft" in result.stdout
+
+
+# ---------------------------------------------------------------- the authors of restored text (issue 17, finding 2)
+
+
+def test_restored_text_cannot_be_judged_by_its_author_through_the_admin(
+    client, editor, reviewer, reviewer2, author_reviewer
+):
+    """A reviewer writes R; an editor replaces it and publishes the replacement; the editor restores R."""
+    dual = author_reviewer
+    r_content = edited(ARTICLE_CONTENT, body="## Overview\n\nWords the dual-role user wrote.")
+    article = workflow.create_article(dual, slug="restored", article_type="treatment", content=r_content)
+    r = article.latest_revision
+    client.force_login(editor)
+    assert client.post(change_url(article), form_data(article, body="An editor's replacement.")).status_code == 302
+    article.refresh_from_db()
+    assert client.post(action_url(article, "submit"), {"revision": article.latest_revision_id}).status_code == 302
+    client.force_login(reviewer)
+    assert client.post(action_url(article, "approve"), {"revision": article.latest_revision_id}).status_code == 302
+    client.force_login(editor)
+    assert client.post(action_url(article, "publish"), {"revision": article.latest_revision_id}).status_code == 302
+    article.refresh_from_db()
+    assert article.state == State.PUBLISHED
+    client.post(action_url(article, "restore"), {"revision": r.pk, "based_on": article.latest_revision_id})
+    article.refresh_from_db()
+    assert article.latest_revision.content_hash == r.content_hash
+    assert client.post(action_url(article, "submit"), {"revision": article.latest_revision_id}).status_code == 302
+    article.refresh_from_db()
+    assert article.state == State.IN_REVIEW
+
+    client.force_login(dual)
+    assert article.pk not in [
+        e.pk for e in client.get(reverse("admin:healthlib_reviewqueue_changelist")).context["entries"]
+    ]
+    page = client.get(reverse("admin:healthlib_reviewqueue_review", args=[article.pk]))
+    assert page.context["contributed"] is True and page.context["can_approve"] is False
+    assert "approve" not in shown_actions(client, article)
+    before = snapshot(article)
+    for action, data in [("approve", {}), ("request_changes", {"comment": "Looks fine to me."})]:
+        response = client.post(action_url(article, action), {"revision": article.latest_revision_id, **data})
+        assert response.status_code == 403
+        assert "another medical reviewer" in response.content.decode()
+        response = client.post(
+            action_url(article, action),
+            {"revision": article.latest_revision_id, **data},
+            HTTP_ACCEPT="application/json",
+        )
+        assert response.status_code == 403
+    assert snapshot(article) == before
+    # Someone who did not write it may.
+    client.force_login(reviewer2)
+    assert client.post(action_url(article, "approve"), {"revision": article.latest_revision_id}).status_code == 302
+    article.refresh_from_db()
+    assert article.state == State.APPROVED
+
+
+# ---------------------------------------------------------------- saves must name their base (issue 17, finding 5)
+
+
+@pytest.mark.parametrize("based_on", [None, "", "0"])
+def test_change_form_without_its_base_is_refused_and_writes_nothing(client, article, editor, editor2, based_on):
+    # Someone else saved after the page was loaded: a post without its base must not replace their revision.
+    newer = workflow.save_draft(
+        article, editor2, edited(ARTICLE_CONTENT, body="Newer"), based_on=article.latest_revision
+    )
+    article.refresh_from_db()
+    client.force_login(editor)
+    data = form_data(article, body="Mine")
+    if based_on is None:
+        del data["based_on"]
+    else:
+        data["based_on"] = based_on
+    before = snapshot(article)
+    response = client.post(change_url(article), data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors()
+    assert any("did not say which revision you started from" in e for e in errors), errors
+    assert snapshot(article) == before
+    assert article.latest_revision == newer
+
+
+def test_glossary_form_without_its_base_is_refused(client, editor):
+    term = workflow.create_glossary_term(
+        editor, slug="t-cell", content={"term": "T cell", "short_definition": "A white blood cell."}
+    )
+    client.force_login(editor)
+    before = snapshot(term)
+    data = {"owner": editor.pk, "term": "T cell", "short_definition": "Changed without a base."}
+    response = client.post(change_url(term), data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors()
+    assert snapshot(term) == before
+
+
+@pytest.mark.parametrize("based_on", [None, "", "0"])
+def test_restore_without_its_base_is_refused(client, published_article, editor, based_on):
+    first = published_article.latest_revision
+    workflow.save_draft(published_article, editor, edited(ARTICLE_CONTENT, body="x"), based_on=first)
+    client.force_login(editor)
+    data = {"revision": first.pk}
+    if based_on is not None:
+        data["based_on"] = based_on
+    before = snapshot(published_article)
+    response = client.post(action_url(published_article, "restore"), data, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
+    assert "which revision" in response.json()["error"]
+    assert snapshot(published_article) == before
+
+
+# ---------------------------------------------------------------- bylines are one line (issue 17, finding 13)
+
+
+@pytest.mark.parametrize("field", ["display_name", "credentials", "specialty"])
+@pytest.mark.parametrize("breaker", ["\n", "\r", "\u2028", "\u2029", "\x85", "\x0b", "\x1f"])
+def test_reviewer_profile_refuses_line_breaks(client, reviewer, field, breaker):
+    profile = reviewer.reviewer_profile
+    before = (profile.display_name, profile.credentials, profile.specialty)
+    client.force_login(reviewer)
+    data = {"display_name": "Dr Rev", "credentials": "MD", "specialty": "Oncology"}
+    data[field] = f"{data[field]}{breaker}Injected line"
+    response = client.post(reverse("admin:healthlib_reviewerprofile_change", args=[profile.pk]), data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors[field] == [
+        "Write this on one line, without line breaks or control characters."
+    ]
+    profile.refresh_from_db()
+    assert (profile.display_name, profile.credentials, profile.specialty) == before

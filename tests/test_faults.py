@@ -90,7 +90,7 @@ def live(published_article, editor):
 TRANSITIONS = {
     "save_draft": (
         "article",
-        lambda a, u: workflow.save_draft(a, u["editor"], edited(ARTICLE_CONTENT, body="X"), based_on=None),
+        lambda a, u: workflow.save_draft(a, u["editor"], edited(ARTICLE_CONTENT, body="X"), based_on=a.latest_revision),
     ),
     "submit": ("article", lambda a, u: workflow.submit(a, u["editor"])),
     "approve": ("in_review", lambda a, u: workflow.approve(a, u["reviewer"])),
@@ -98,7 +98,10 @@ TRANSITIONS = {
     "publish": ("approved", lambda a, u: workflow.publish(a, u["editor"])),
     "reaffirm": ("live", lambda a, u: workflow.reaffirm(a, u["reviewer"])),
     "archive": ("live", lambda a, u: workflow.archive(a, u["editor"])),
-    "restore": ("live", lambda a, u: workflow.restore(a, u["editor"], revision=a.live_revision)),
+    "restore": (
+        "live",
+        lambda a, u: workflow.restore(a, u["editor"], revision=a.live_revision, based_on=a.latest_revision),
+    ),
 }
 
 

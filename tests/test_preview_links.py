@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from healthlib import preview_links, workflow
 from healthlib.exceptions import InvalidContent, NotPermitted
-from healthlib.preview_links import PreviewLinkExpired, PreviewLinkTampered
+from healthlib.preview_links import PreviewLinkExpired, PreviewLinkRevoked, PreviewLinkTampered
 from tests.conftest import ARTICLE_CONTENT, edited
 
 DAY = datetime.timedelta(days=1)
@@ -186,3 +186,55 @@ def test_glossary_term_preview(editor, client):
     assert response.status_code == 200
     assert "T cell" in html and "T lymphocyte" in html
     assert "<strong>attack</strong>" in html and "CD3+ lymphocytes." in html
+
+
+# ---------------------------------------------------------------- links die with what they share (issue 17, finding 11)
+
+
+def _revoked(client, token, reason: str) -> None:
+    with pytest.raises(PreviewLinkRevoked, match=reason):
+        preview_links.load(token)
+    response = client.get(preview_links.url_for(token))
+    assert response.status_code == 410
+    page = response.content.decode()
+    assert "This review link cannot be opened" in page and reason in page
+    assert "These drugs help T cells" not in page  # the revision's text is not served
+    assert response["Cache-Control"] == "private, no-store"
+
+
+def test_link_stops_when_the_item_is_archived(published_article, editor, client):
+    token = preview_links.create_link(editor, published_article.latest_revision, DAY)
+    assert client.get(preview_links.url_for(token)).status_code == 200
+    workflow.archive(published_article, editor)
+    _revoked(client, token, "archived")
+
+
+def test_link_stops_when_its_creator_is_deactivated(revision, editor, client):
+    token = preview_links.create_link(editor, revision, DAY)
+    editor.is_active = False
+    editor.save()
+    _revoked(client, token, "can no longer edit")
+
+
+def test_link_stops_when_its_creator_loses_the_edit_permission(revision, editor, client):
+    token = preview_links.create_link(editor, revision, DAY)
+    editor.groups.clear()
+    _revoked(client, token, "can no longer edit")
+
+
+def test_link_stops_when_its_creator_is_deleted(revision, editor2, client):
+    token = preview_links.create_link(editor2, revision, DAY)
+    editor2.delete()
+    _revoked(client, token, "can no longer edit")
+
+
+def test_link_without_a_creator_is_refused(revision, client):
+    _revoked(client, preview_links.make_token(revision, expires_in=DAY), "can no longer edit")
+
+
+def test_link_keeps_working_for_an_active_editor_after_a_new_draft(published_article, editor, client):
+    token = preview_links.create_link(editor, published_article.latest_revision, DAY)
+    workflow.save_draft(
+        published_article, editor, edited(ARTICLE_CONTENT, body="Newer"), based_on=published_article.latest_revision
+    )
+    assert client.get(preview_links.url_for(token)).status_code == 200

@@ -175,11 +175,11 @@ class Library:
         if item.state == state:
             return item
         if item.state == S.ARCHIVED:
-            workflow.restore(item, ed, revision=item.latest_revision)
+            workflow.restore(item, ed, revision=item.latest_revision, based_on=item.latest_revision)
         elif item.state == S.IN_REVIEW:
             workflow.withdraw(item, ed)
         elif item.state != S.DRAFT or item.latest_revision_id == item.live_revision_id:
-            workflow.save_draft(item, ed, self.new_body("setup"), based_on=None)
+            workflow.save_draft(item, ed, self.new_body("setup"), based_on=item.latest_revision)
         path = [S.DRAFT, S.IN_REVIEW, S.APPROVED, S.PUBLISHED]
         for step in ["submit", "approve", "publish"][: path.index(state)]:
             getattr(workflow, step)(self.fresh(), rev if step == "approve" else ed)

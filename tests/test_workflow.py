@@ -14,12 +14,13 @@ from healthlib.exceptions import (
     AlreadyReviewed,
     ContentHashMismatch,
     InvalidContent,
+    NoBaseRevision,
     ReviewerIsAuthor,
     StaleVersion,
     TransitionNotAllowed,
 )
 from healthlib.models import Article, Decision, GlossaryTerm, Review, Revision, State, WorkflowEvent
-from tests.conftest import ARTICLE_CONTENT, edited
+from tests.conftest import ARTICLE_CONTENT, edited, make_user
 
 
 def counts():
@@ -201,7 +202,7 @@ def test_request_changes_needs_a_comment(article, editor, reviewer):
 def test_submitting_a_copy_of_the_live_revision_is_refused(published_article, editor):
     first = published_article.latest_revision
     workflow.save_draft(published_article, editor, edited(ARTICLE_CONTENT, body="x"), based_on=first)
-    workflow.restore(published_article, editor, revision=first)
+    workflow.restore(published_article, editor, revision=first, based_on=published_article.latest_revision)
     with pytest.raises(TransitionNotAllowed, match="identical to the live page"):
         workflow.submit(published_article, editor)
 
@@ -248,7 +249,12 @@ def test_archive_hides_and_restore_brings_back_a_draft(published_article, editor
     assert client.get(url).status_code == 410  # it was live: gone, not unknown (tests/test_retired.py)
     published_article.refresh_from_db()
     assert published_article.live_revision is None and published_article.next_review_due is None
-    revision = workflow.restore(published_article, editor, revision=published_article.latest_revision)
+    revision = workflow.restore(
+        published_article,
+        editor,
+        revision=published_article.latest_revision,
+        based_on=published_article.latest_revision,
+    )
     assert revision.based_on is not None
     assert Article.objects.get(pk=published_article.pk).state == State.DRAFT
     assert client.get(url).status_code == 404
@@ -257,7 +263,7 @@ def test_archive_hides_and_restore_brings_back_a_draft(published_article, editor
 def test_restore_refuses_a_revision_of_another_item(article, editor):
     other = workflow.create_article(editor, slug="other", article_type="drug", content=ARTICLE_CONTENT)
     with pytest.raises(InvalidContent):
-        workflow.restore(article, editor, revision=other.latest_revision)
+        workflow.restore(article, editor, revision=other.latest_revision, based_on=article.latest_revision)
 
 
 @pytest.mark.parametrize(
@@ -339,3 +345,28 @@ def test_glossary_term_goes_through_the_same_workflow(editor, reviewer, client):
     assert b"/health/glossary/t-cell/" in page.content
     assert b"Last reviewed on" in page.content
     assert GlossaryTerm.objects.get(pk=b_cell.pk).live_related_slugs == ["t-cell"]
+
+
+@pytest.mark.parametrize("based_on", [None, 0])
+def test_a_save_that_does_not_name_its_base_is_refused(article, editor, editor2, based_on):
+    newer = workflow.save_draft(
+        article, editor2, edited(ARTICLE_CONTENT, body="Newer"), based_on=article.latest_revision
+    )
+    before = counts()
+    with pytest.raises(NoBaseRevision, match="which revision"):
+        workflow.save_draft(article, editor, edited(ARTICLE_CONTENT, body="Mine"), based_on=based_on)
+    with pytest.raises(NoBaseRevision):
+        workflow.restore(article, editor, revision=article.revisions.order_by("number").first(), based_on=based_on)
+    assert counts() == before
+    assert Article.objects.get(pk=article.pk).latest_revision == newer
+
+
+def test_names_on_the_record_are_one_line(article, editor):
+    """Names come from the site's user model too, which healthlib does not validate; readers see them."""
+    reviewer = make_user("multi", "Medical reviewers")
+    reviewer.first_name, reviewer.last_name = "Maria\nInjected", "Lopez\u2028\x07"
+    reviewer.save()
+    workflow.submit(article, editor)
+    review = workflow.approve(article, reviewer)
+    assert review.reviewer_name == "Maria Injected Lopez"
+    assert WorkflowEvent.objects.filter(action="healthlib.approve").get().actor_name == "Maria Injected Lopez"

@@ -13,7 +13,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from healthlib import workflow
+from healthlib import content_files, workflow
 from healthlib.exceptions import ChecklistFailed, NotPermitted, ReviewerIsAuthor, TransitionNotAllowed
 from healthlib.models import Article, Review, Revision, WorkflowEvent
 from tests.conftest import ARTICLE_CONTENT, edited, make_user
@@ -125,7 +125,7 @@ def perform(action: str, article: Article, actor):
         return workflow.request_changes(article, actor, comment="Needs a better source.")
     if action == "restore":
         first = article.revisions.order_by("number").first()
-        return workflow.restore(article, actor, revision=first)
+        return workflow.restore(article, actor, revision=first, based_on=article.latest_revision)
     if action == "set_review_interval":
         return workflow.set_review_interval(article, actor, 90)
     if action == "schedule_publish":
@@ -211,4 +211,127 @@ def test_superuser_may_not_judge_own_work(action, state, reviewer2, db):
     before = snapshot(article)
     with pytest.raises(ReviewerIsAuthor):
         perform(action, article, root)
+    assert snapshot(article) == before
+
+
+# ---------------------------------------------------------------- where a revision's text comes from
+#
+# Reviewer independence is judged against the authors of the *text* (DESIGN.md, invariant 7). Each
+# origin below makes the latest revision repeat, word for word, text that ``judge`` wrote and that no
+# independent reviewer approved as this revision: the judge must not approve it, ask for changes, or
+# (once an independent reviewer has approved and published it) reaffirm it.
+
+JUDGES = ["dual", "superuser"]
+R_TEXT = edited(ARTICLE_CONTENT, body="## Overview\n\nThe judge's own words about T cells.")
+S_TEXT = edited(ARTICLE_CONTENT, body="## Overview\n\nAn editor's replacement text.")
+
+
+def _publish_s(article, editor, reviewer2):
+    """An editor replaces R with S, which an independent reviewer approves and the editor publishes."""
+    workflow.save_draft(article, editor, S_TEXT, based_on=article.latest_revision)
+    workflow.submit(article, editor)
+    workflow.approve(article, reviewer2)
+    workflow.publish(article, editor)
+
+
+def _restore_r(article, editor):
+    first = article.revisions.order_by("number").first()
+    workflow.restore(article, editor, revision=first, based_on=article.latest_revision)
+
+
+def origin_restore(judge, editor, reviewer2, tmp_path):
+    article = workflow.create_article(judge, slug="item", article_type="treatment", content=R_TEXT)
+    _publish_s(article, editor, reviewer2)
+    _restore_r(article, editor)
+    return article
+
+
+def origin_restore_after_archive(judge, editor, reviewer2, tmp_path):
+    article = workflow.create_article(judge, slug="item", article_type="treatment", content=R_TEXT)
+    _publish_s(article, editor, reviewer2)
+    workflow.archive(article, editor)
+    _restore_r(article, editor)
+    return article
+
+
+def origin_restore_of_a_restore(judge, editor, reviewer2, tmp_path):
+    article = origin_restore(judge, editor, reviewer2, tmp_path)
+    workflow.save_draft(article, editor, S_TEXT, based_on=article.latest_revision)
+    restored = article.revisions.order_by("-number")[1]
+    workflow.restore(article, editor, revision=restored, based_on=article.latest_revision)
+    return article
+
+
+def origin_pasted_back(judge, editor, reviewer2, tmp_path):
+    article = workflow.create_article(judge, slug="item", article_type="treatment", content=R_TEXT)
+    _publish_s(article, editor, reviewer2)
+    workflow.save_draft(article, editor, R_TEXT, based_on=article.latest_revision)
+    return article
+
+
+def origin_edit_of_an_unpublished_draft(judge, editor, reviewer2, tmp_path):
+    article = workflow.create_article(judge, slug="item", article_type="treatment", content=R_TEXT)
+    workflow.save_draft(
+        article, editor, edited(R_TEXT, summary="An editor's summary."), based_on=article.latest_revision
+    )
+    return article
+
+
+def origin_unchanged_save(judge, editor, reviewer2, tmp_path):
+    article = workflow.create_article(judge, slug="item", article_type="treatment", content=R_TEXT)
+    assert workflow.save_draft(article, editor, R_TEXT, based_on=article.latest_revision).created_by == judge
+    return article
+
+
+def origin_import_of_an_export(judge, editor, reviewer2, tmp_path):
+    article = workflow.create_article(judge, slug="item", article_type="treatment", content=R_TEXT)
+    content_files.export_folder(tmp_path, latest=True)
+    _publish_s(article, editor, reviewer2)
+    content_files.import_folder(tmp_path, editor)
+    return Article.objects.get(pk=article.pk)
+
+
+def origin_copy_into_a_new_item(judge, editor, reviewer2, tmp_path):
+    workflow.create_article(judge, slug="original", article_type="treatment", content=R_TEXT)
+    return workflow.create_article(editor, slug="item", article_type="treatment", content=R_TEXT)
+
+
+def origin_import_as_a_new_item(judge, editor, reviewer2, tmp_path):
+    workflow.create_article(judge, slug="item", article_type="treatment", content=R_TEXT)
+    content_files.export_folder(tmp_path, latest=True)
+    (tmp_path / "articles" / "item.md").rename(tmp_path / "articles" / "copy.md")
+    text = (tmp_path / "articles" / "copy.md").read_text().replace("slug: item", "slug: copy")
+    (tmp_path / "articles" / "copy.md").write_text(text)
+    content_files.import_folder(tmp_path, editor)
+    return Article.objects.get(slug="copy")
+
+
+ORIGINS = {name.removeprefix("origin_"): fn for name, fn in list(globals().items()) if name.startswith("origin_")}
+
+
+@pytest.fixture
+def judges(author_reviewer, superuser):
+    return {"dual": author_reviewer, "superuser": superuser}
+
+
+@pytest.mark.parametrize("judge_name", JUDGES)
+@pytest.mark.parametrize("origin", list(ORIGINS))
+def test_text_keeps_its_authors_whatever_its_origin(origin, judge_name, judges, editor, reviewer, reviewer2, tmp_path):
+    judge = judges[judge_name]
+    article = ORIGINS[origin](judge, editor, reviewer2, tmp_path)
+    assert Article.objects.get(pk=article.pk).latest_revision.content["body"] == R_TEXT["body"]
+    workflow.submit(article, editor)
+    assert judge.pk in workflow.contributors(article, Article.objects.get(pk=article.pk).latest_revision)
+    for action in ("approve", "request_changes"):
+        before = snapshot(article)
+        with pytest.raises(ReviewerIsAuthor):
+            perform(action, article, judge)
+        assert snapshot(article) == before
+        assert workflow.can(judge, action, Article.objects.get(pk=article.pk)) is False
+    # An independent reviewer may, and then the live text is still the judge's: no reaffirming it either.
+    workflow.approve(article, reviewer)
+    workflow.publish(article, editor)
+    before = snapshot(article)
+    with pytest.raises(ReviewerIsAuthor):
+        perform("reaffirm", article, judge)
     assert snapshot(article) == before

@@ -6,6 +6,7 @@ import datetime
 import itertools
 
 import pytest
+from django.db import transaction
 from django.test import Client, TestCase
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
@@ -26,6 +27,27 @@ BODIES = [
 _slugs = itertools.count()
 
 
+def text_writers(revision: Revision, memo: dict[int, set[int]]) -> set[int]:
+    """Everyone who wrote the words of ``revision`` (DESIGN.md, invariant 7), read from the raw history.
+
+    Its saver; the writers of every earlier revision with the very same content (restored, pasted
+    back, imported, copied); and the writers of the revision it was edited from, unless that one
+    had been published (independently reviewed) by then. Fixed once the revision exists, so
+    ``memo`` keeps the answers (without it the walk over repeated texts grows exponentially).
+    """
+    if revision.pk not in memo:
+        writers = {revision.created_by_id}
+        for same in Revision.objects.filter(content_hash=revision.content_hash, pk__lt=revision.pk):
+            writers |= text_writers(same, memo)
+        parent = revision.based_on
+        if parent is not None and not WorkflowEvent.objects.filter(
+            revision=parent, action="healthlib.publish", created_at__lte=revision.created_at
+        ):
+            writers |= text_writers(parent, memo)
+        memo[revision.pk] = writers
+    return memo[revision.pk]
+
+
 class WorkflowMachine(RuleBasedStateMachine):
     actors: dict = {}
 
@@ -34,6 +56,14 @@ class WorkflowMachine(RuleBasedStateMachine):
         self.client = Client()
         self.article = None
         self.state = None
+        # Each example starts from the same database: text written in an earlier example (all run
+        # in one test) must not count as this one's history.
+        self._example = transaction.atomic()
+        self._example.__enter__()
+
+    def teardown(self):
+        transaction.set_rollback(True)
+        self._example.__exit__(None, None, None)
 
     @initialize(author=st.sampled_from(["editor", "dual"]))
     def create(self, author):
@@ -44,6 +74,7 @@ class WorkflowMachine(RuleBasedStateMachine):
         self.successes = 1  # the create event
         self.last_reviewed_seen = None
         self.live_seen = None
+        self.writers: dict[int, set[int]] = {}
 
     def snapshot(self):
         a = Article.objects.get(pk=self.article.pk)
@@ -59,7 +90,13 @@ class WorkflowMachine(RuleBasedStateMachine):
             base = article.revisions.order_by("number").first() if kwargs.pop("stale") else article.latest_revision
             kwargs = {"content": {**ARTICLE_CONTENT, "body": kwargs.pop("body")}, "based_on": base}
         elif action == "restore":
-            kwargs = {"revision": article.revisions.order_by("number").first()}
+            revisions = list(article.revisions.order_by("number"))
+            kwargs = {"revision": revisions[kwargs.pop("index") % len(revisions)], "based_on": article.latest_revision}
+        elif action == "paste_back":
+            # An editor pastes an old revision's text back in by hand: the same words as a restore.
+            revisions = list(article.revisions.order_by("number"))
+            old = revisions[kwargs.pop("index") % len(revisions)]
+            action, kwargs = "save_draft", {"content": old.content, "based_on": article.latest_revision}
         try:
             # The test runs inside one transaction; run on-commit work (signals, cache invalidation) as a commit would.
             with TestCase.captureOnCommitCallbacks(execute=True):
@@ -79,7 +116,7 @@ class WorkflowMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.state in ("draft", "changes_requested"))
     @rule(
         submitter=st.sampled_from(["editor", "dual"]),
-        approver=st.sampled_from(["reviewer", "dual"]),
+        approver=st.sampled_from(["reviewer", "dual", "root"]),
         publisher=st.sampled_from(["editor", "dual", "reviewer"]),
     )
     def review_cycle(self, submitter, approver, publisher):
@@ -90,14 +127,14 @@ class WorkflowMachine(RuleBasedStateMachine):
 
     @rule(
         action=st.sampled_from(["submit", "withdraw", "approve", "publish", "reaffirm", "archive"]),
-        actor=st.sampled_from(["editor", "reviewer", "dual", "nobody"]),
+        actor=st.sampled_from(["editor", "reviewer", "dual", "root", "nobody"]),
     )
     def anything(self, action, actor):
         """Any action in any state: mostly refused, which must change nothing."""
         self.attempt(action, actor)
 
     @rule(
-        actor=st.sampled_from(["editor", "editor2", "dual", "nobody"]),
+        actor=st.sampled_from(["editor", "editor2", "dual", "root", "nobody"]),
         body=st.sampled_from(BODIES),
         stale=st.booleans(),
     )
@@ -114,12 +151,12 @@ class WorkflowMachine(RuleBasedStateMachine):
     def withdraw(self, actor):
         self.attempt("withdraw", actor)
 
-    @rule(actor=st.sampled_from(["reviewer", "dual", "editor"]))
+    @rule(actor=st.sampled_from(["reviewer", "dual", "root", "editor"]))
     @precondition(lambda self: self.state in ("in_review",))
     def request_changes(self, actor):
         self.attempt("request_changes", actor, comment="Please fix.")
 
-    @rule(actor=st.sampled_from(["reviewer", "dual", "editor"]))
+    @rule(actor=st.sampled_from(["reviewer", "dual", "root", "editor"]))
     @precondition(lambda self: self.state in ("in_review",))
     def approve(self, actor):
         self.attempt("approve", actor)
@@ -129,7 +166,7 @@ class WorkflowMachine(RuleBasedStateMachine):
     def publish(self, actor):
         self.attempt("publish", actor)
 
-    @rule(actor=st.sampled_from(["reviewer", "dual", "nobody"]))
+    @rule(actor=st.sampled_from(["reviewer", "dual", "root", "nobody"]))
     @precondition(lambda self: self.state in ("published", "draft"))
     def reaffirm(self, actor):
         self.attempt("reaffirm", actor)
@@ -139,10 +176,14 @@ class WorkflowMachine(RuleBasedStateMachine):
     def archive(self, actor):
         self.attempt("archive", actor)
 
-    @rule(actor=st.sampled_from(["editor", "nobody"]))
-    @precondition(lambda self: self.state in ("archived",))
-    def restore(self, actor):
-        self.attempt("restore", actor)
+    @rule(actor=st.sampled_from(["editor", "editor2", "dual", "root", "nobody"]), index=st.integers(0, 20))
+    def restore(self, actor, index):
+        """Any revision, from any state: restoring is how old text (maybe a reviewer's own) comes back."""
+        self.attempt("restore", actor, index=index)
+
+    @rule(actor=st.sampled_from(["editor", "editor2"]), index=st.integers(0, 20))
+    def paste_back(self, actor, index):
+        self.attempt("paste_back", actor, index=index)
 
     @invariant()
     def readers_see_only_approved_content(self):
@@ -158,8 +199,13 @@ class WorkflowMachine(RuleBasedStateMachine):
         approvals = Review.objects.filter(revision=live, decision=Decision.APPROVED, content_hash=live.content_hash)
         assert approvals.exists()
         assert live.hash_is_intact()
+        writers = text_writers(live, self.writers) | set(
+            WorkflowEvent.objects.filter(revision=live, action="healthlib.submit").values_list("actor_id", flat=True)
+        )
         for review in approvals:
             assert review.reviewer_id not in workflow.contributors(article, live)
+            # Invariant 7, from the raw history rather than from the code under test.
+            assert review.reviewer_id not in writers, "a reviewer approved text they wrote"
         expected = Article()
         expected.set_live_content(live)
         assert (article.live_title, article.live_body_html) == (expected.live_title, expected.live_body_html)
@@ -178,6 +224,15 @@ class WorkflowMachine(RuleBasedStateMachine):
         assert article.next_review_due == article.last_reviewed_at.date() + datetime.timedelta(days=365)
 
     @invariant()
+    def nobody_judged_text_they_wrote(self):
+        # Invariant 7 for every review of the item (approvals, requests for changes, reaffirmations),
+        # judged from the raw history rather than from the code under test.
+        for review in Review.objects.filter(revision__item_id=self.article.pk).select_related("revision"):
+            assert review.reviewer_id not in text_writers(review.revision, self.writers), (
+                "a reviewer judged text they wrote"
+            )
+
+    @invariant()
     def one_event_per_successful_transition(self):
         # Invariant 4.
         assert WorkflowEvent.objects.filter(item_id=self.article.pk).count() == self.successes
@@ -190,6 +245,7 @@ def test_random_action_sequences_keep_the_invariants(reviewer2):
         "editor2": make_user("ed2", "Editors"),
         "reviewer": make_user("rev", "Medical reviewers", credentials="MD"),
         "dual": make_user("both", "Editors", "Medical reviewers", credentials="MD"),
+        "root": make_user("root", superuser=True),
         "nobody": make_user("no"),
     }
     test = WorkflowMachine.TestCase

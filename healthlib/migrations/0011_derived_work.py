@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('healthlib', '0009_remove_contentitem_version'),
+        ('healthlib', '0010_revision_authors'),
     ]
 
     operations = [

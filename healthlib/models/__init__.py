@@ -16,7 +16,7 @@ from healthlib.models.mentions import TermMention
 from healthlib.models.profiles import CredentialVerification, ReviewerProfile
 from healthlib.models.reports import ProblemReport, ReportStatus
 from healthlib.models.reviews import Decision, Review
-from healthlib.models.revisions import Revision, content_hash
+from healthlib.models.revisions import Revision, RevisionAuthor, content_hash
 from healthlib.models.search import SearchEntry
 from healthlib.models.workspace import ReviewDates, ReviewQueue
 
@@ -39,6 +39,7 @@ __all__ = [
     "ReviewQueue",
     "ReviewerProfile",
     "Revision",
+    "RevisionAuthor",
     "SearchEntry",
     "State",
     "TermMention",

@@ -1,4 +1,7 @@
+import unicodedata
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -7,6 +10,9 @@ from healthlib.models.append_only import AppendOnlyModel
 
 #: The profile fields whose values a verification vouches for (and readers rely on).
 VERIFIED_FIELDS = ("credentials", "specialty", "licensing_body", "licence_number", "registry_url")
+
+#: Line breaks (including U+2028/U+2029) and other control characters: a byline is one line.
+_NOT_ONE_LINE = {"Cc", "Zl", "Zp"}
 
 
 class ReviewerProfile(models.Model):
@@ -51,6 +57,16 @@ class ReviewerProfile(models.Model):
 
     def __str__(self) -> str:
         return self.byline
+
+    def clean(self) -> None:
+        # Readers see these in bylines, feeds, structured data and emails, where a line break would show.
+        errors = {
+            name: _("Write this on one line, without line breaks or control characters.")
+            for name in ("display_name", "credentials", "specialty")
+            if any(unicodedata.category(char) in _NOT_ONE_LINE for char in getattr(self, name))
+        }
+        if errors:
+            raise ValidationError(errors, code="not_one_line")
 
     @property
     def byline(self) -> str:

@@ -59,3 +59,31 @@ class Revision(AppendOnlyModel):
     def hash_is_intact(self) -> bool:
         """True when the stored content still produces the stored hash."""
         return content_hash(self.content) == self.content_hash
+
+
+class RevisionAuthor(AppendOnlyModel):
+    """One author of a revision's *text*, as reviewer independence judges it.
+
+    The user who saved a revision is not the only author of what it says: a restored, imported or
+    copied revision repeats text someone else wrote, and an edit of an unpublished draft keeps the
+    draft's text. :func:`healthlib.workflow.contributors` reads these rows, so a reviewer cannot
+    approve their own words by having someone else bring them back. Written once, with the revision.
+    """
+
+    revision = models.ForeignKey(Revision, on_delete=models.PROTECT, related_name="authors", verbose_name=_("revision"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("author")
+    )
+    user_name = models.CharField(_("author name"), max_length=300)
+
+    class Meta:
+        verbose_name = _("revision author")
+        verbose_name_plural = _("revision authors")
+        constraints = [
+            models.UniqueConstraint(fields=["revision", "user"], name="healthlib_revisionauthor_unique"),
+        ]
+        # "Is this user an author of this item's latest revision?" (the review queue), from the index alone.
+        indexes = [models.Index(fields=["user", "revision"], name="healthlib_revisionauthor_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_name} ({self.revision})"
