@@ -42,6 +42,8 @@ READER_URLS = [
     "/health/articles/",
     "/health/articles/checkpoint-inhibitors/",
     "/health/articles/editorial-process/",
+    "/health/articles/checkpoint-inhibitors/reviews/",
+    "/health/articles/checkpoint-inhibitors/reviews/live.json",
     "/health/topics/treatment-types/",
     "/health/types/treatment/",
     "/health/glossary/",
