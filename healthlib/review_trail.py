@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
@@ -21,6 +20,7 @@ from healthlib import structured_data
 from healthlib.cache import reader_page
 from healthlib.models import Article, Decision, Review, WorkflowEvent
 from healthlib.models.revisions import canonical_json
+from healthlib.views import retired
 
 #: Decisions that vouch for a text readers were shown.
 VOUCHING = (Decision.APPROVED, Decision.REAFFIRMED)
@@ -37,15 +37,19 @@ def published_reviews(article: Article) -> QuerySet:
     )
 
 
-def _live_article(slug: str) -> Article:
-    return get_object_or_404(
-        Article.objects.filter(live_revision__isnull=False).select_related("live_revision"), slug=slug
-    )
+def _live_article(request: HttpRequest, slug: str) -> Article | HttpResponse:
+    """The live article, or the answer for one that is not: 301 or 410 once retired (as its page), else 404."""
+    article = Article.objects.filter(slug=slug).select_related("live_revision").first()
+    if article is None or not article.is_live:
+        return retired(request, article)
+    return article
 
 
 @reader_page
 def article_reviews(request: HttpRequest, slug: str) -> HttpResponse:
-    article = _live_article(slug)
+    article = _live_article(request, slug)
+    if isinstance(article, HttpResponse):
+        return article
     reviews = list(published_reviews(article))
     url = request.build_absolute_uri(reverse("healthlib:article_reviews", args=[slug]))
     article_url = request.build_absolute_uri(article.get_absolute_url())
@@ -76,7 +80,9 @@ def article_reviews(request: HttpRequest, slug: str) -> HttpResponse:
 @reader_page
 def article_live_json(request: HttpRequest, slug: str) -> HttpResponse:
     """The live revision's content as the canonical JSON its content hash is computed over, byte for byte."""
-    article = _live_article(slug)
+    article = _live_article(request, slug)
+    if isinstance(article, HttpResponse):
+        return article
     response = HttpResponse(
         canonical_json(article.live_revision.content), content_type="application/json; charset=utf-8"
     )

@@ -67,8 +67,10 @@ def route_patterns(patterns=None, prefix: str = "") -> list[tuple[str, str | Non
     return found
 
 
-#: Django's own auth admin (users, groups) is left out: its 500s on these inputs are Django's.
-ROUTES = [(route, name) for route, name in route_patterns() if not route.startswith("admin/auth/")]
+#: Other apps' admins are left out (Django's auth admin, django-tasks' task results): their 500s on
+#: these inputs are theirs, in Django's own admin code (e.g. an empty ``?_to_field=``).
+OTHER_APPS_ADMIN = ("admin/auth/", "admin/django_tasks_database/")
+ROUTES = [(route, name) for route, name in route_patterns() if not route.startswith(OTHER_APPS_ADMIN)]
 ROUTES_WITH_ARGUMENTS = [route for route, _name in ROUTES if ARGUMENT.search(route)]
 
 

@@ -330,9 +330,10 @@ def test_the_index_look_up_finds_what_the_old_scan_found_on_the_content_pack(
     glossary = glossary_linker.get_glossary()
     terms = list(GlossaryTerm.objects.filter(live_revision__isnull=False))
     assert len(terms) > 20 and Article.objects.filter(live_revision__isnull=False).count() > 10
-    differ = 0
+    differ = agree = 0
     for item in terms:
         old, new = old_scan(item), glossary_linker.affected_article_ids(item)
+        agree += len(old & new)
         # Where they differ (the scan matches inside other words; the index also holds titles and
         # summaries, and text across inline tags), re-linking the article changes nothing: the pages
         # a term change re-links are the same either way.
@@ -342,7 +343,7 @@ def test_the_index_look_up_finds_what_the_old_scan_found_on_the_content_pack(
             assert body == article.live_body_html, (item.slug, article.slug)
         # Every article that links the term is found.
         assert {a.pk for a in Article.objects.filter(live_body_html__contains=f"/glossary/{item.slug}/")} <= new
-    assert differ < len(terms)  # mostly the very same sets
+    assert differ < agree / 2, (differ, agree)  # mostly the very same (term, article) pairs
 
 
 def test_articles_not_yet_in_the_search_index_are_still_candidates(wf, editor, reviewer):
