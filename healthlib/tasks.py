@@ -25,7 +25,7 @@ try:
 except ImportError:  # Django 5.2: the backport
     from django_tasks import task
 
-from healthlib import derived_work
+from healthlib import derived_work, link_checks
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,17 @@ def _retry_later() -> None:
     attempts = max(derived_work.pending().values_list("attempts", flat=True), default=1)
     delay = min(datetime.timedelta(seconds=30 * 2 ** min(attempts, 10)), MAX_RETRY_DELAY)
     run_derived_work.using(run_after=timezone.now() + delay).enqueue()
+
+
+@task()
+def check_reference_links() -> dict[str, int]:
+    """Check every live reference URL and keep the results, as ``manage.py healthlib_check_links`` does.
+
+    For a worker's schedule (a real site enqueues it weekly, e.g. ``healthlib_check_links --enqueue``
+    from cron), so no web request or cron job waits on slow servers.
+    """
+    rows = link_checks.check_all()
+    return {"checked": len(rows), "broken": sum(1 for row in rows if row.broken)}
 
 
 def enqueue(**kwargs) -> None:

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from healthlib import checklist, link_checks
+from healthlib import checklist, link_checks, tasks
 from healthlib.models import ReferenceCheck
 from tests.conftest import ARTICLE_CONTENT, edited
 from tests.reader_fixtures import CommittedWorkflow, publish, republish
@@ -230,6 +230,16 @@ def test_command_exits_0_when_all_links_work(wf, base, editor, reviewer):
     out = io.StringIO()
     call_command("healthlib_check_links", "--timeout", str(TIMEOUT), stdout=out)
     assert "0 broken" in out.getvalue()
+
+
+def test_the_check_runs_as_a_background_task(base, articles, settings):
+    settings.HEALTHLIB = {**getattr(settings, "HEALTHLIB", {}), "LINK_CHECK_TIMEOUT": TIMEOUT}
+    out = io.StringIO()
+    call_command("healthlib_check_links", "--enqueue", stdout=out)  # the immediate backend runs it at once
+    assert "handed to the task backend" in out.getvalue()
+    assert ReferenceCheck.objects.count() == 7
+    assert {row.url for row in link_checks.broken_references()} == {f"{base}/missing", f"{base}/error", f"{base}/hang"}
+    assert tasks.check_reference_links.call() == {"checked": 7, "broken": 3}
 
 
 @pytest.mark.parametrize("args", [["--workers", "0"], ["--workers", "99"]])

@@ -4,6 +4,7 @@ Meant for cron (e.g. weekly)::
 
     manage.py healthlib_check_links                 # check, store, print the broken ones
     manage.py healthlib_check_links --timeout 5 --workers 8
+    manage.py healthlib_check_links --enqueue       # hand the check to the task backend's worker
 
 Broken references then show on the review-dates dashboard, in ``healthlib_review_due`` and its
 reminders, and as a warning in the pre-publish checklist.
@@ -14,7 +15,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from healthlib import link_checks
+from healthlib import link_checks, tasks
 from healthlib.models import Article
 
 
@@ -31,8 +32,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--timeout", type=_positive, help="Seconds to wait for each server (default: setting).")
         parser.add_argument("--workers", type=int, help="Requests in parallel, 1 to 16 (default: setting).")
+        parser.add_argument(
+            "--enqueue", action="store_true", help="Hand the check to the task backend (healthlib.tasks) and return."
+        )
 
     def handle(self, *args, **options) -> None:
+        if options["enqueue"]:
+            result = tasks.check_reference_links.enqueue()
+            self.stdout.write(_("Link check handed to the task backend (task %(id)s).") % {"id": result.id})
+            return
         workers = options["workers"]
         if workers is not None and not 1 <= workers <= 16:
             raise CommandError(_("--workers must be from 1 to 16."))
