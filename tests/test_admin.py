@@ -1021,7 +1021,8 @@ def test_restored_text_cannot_be_judged_by_its_author_through_the_admin(
     article.refresh_from_db()
     assert client.post(action_url(article, "submit"), {"revision": article.latest_revision_id}).status_code == 302
     client.force_login(reviewer)
-    assert client.post(action_url(article, "approve"), {"revision": article.latest_revision_id}).status_code == 302
+    approval = {"revision": article.latest_revision_id, "change_summary": "Replaced the text"}
+    assert client.post(action_url(article, "approve"), approval).status_code == 302
     client.force_login(editor)
     assert client.post(action_url(article, "publish"), {"revision": article.latest_revision_id}).status_code == 302
     article.refresh_from_db()
@@ -1054,7 +1055,12 @@ def test_restored_text_cannot_be_judged_by_its_author_through_the_admin(
     assert snapshot(article) == before
     # Someone who did not write it may.
     client.force_login(reviewer2)
-    assert client.post(action_url(article, "approve"), {"revision": article.latest_revision_id}).status_code == 302
+    assert (
+        client.post(
+            action_url(article, "approve"), {"revision": article.latest_revision_id, "change_summary": "Restored"}
+        ).status_code
+        == 302
+    )
     article.refresh_from_db()
     assert article.state == State.APPROVED
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
@@ -19,7 +20,7 @@ from healthlib.exceptions import (
     StaleVersion,
     TransitionNotAllowed,
 )
-from healthlib.models import Article, Decision, GlossaryTerm, Review, Revision, State, WorkflowEvent
+from healthlib.models import Article, Decision, GlossaryTerm, Review, ReviewerProfile, Revision, State, WorkflowEvent
 from tests.conftest import ARTICLE_CONTENT, edited, make_user
 
 
@@ -362,11 +363,15 @@ def test_a_save_that_does_not_name_its_base_is_refused(article, editor, editor2,
 
 
 def test_names_on_the_record_are_one_line(article, editor):
-    """Names come from the site's user model too, which healthlib does not validate; readers see them."""
-    reviewer = make_user("multi", "Medical reviewers")
-    reviewer.first_name, reviewer.last_name = "Maria\nInjected", "Lopez\u2028\x07"
-    reviewer.save()
+    """Names come from the site's user model, which healthlib does not validate, and from profiles saved
+    without their form (approving needs a verified profile, whose display name is the reviewer's name)."""
+    editor.first_name, editor.last_name = "Maria\nInjected", "Lopez\u2028\x07"
+    editor.save()
+    reviewer = make_user("multi", "Medical reviewers", credentials="MD")
+    ReviewerProfile.objects.filter(user=reviewer).update(display_name="Ana\nInjected\u2029Ruiz\x07")
+    reviewer = User.objects.get(pk=reviewer.pk)
     workflow.submit(article, editor)
     review = workflow.approve(article, reviewer)
-    assert review.reviewer_name == "Maria Injected Lopez"
-    assert WorkflowEvent.objects.filter(action="healthlib.approve").get().actor_name == "Maria Injected Lopez"
+    assert review.reviewer_name == "Ana Injected Ruiz"
+    assert WorkflowEvent.objects.filter(action="healthlib.approve").get().actor_name == "Ana Injected Ruiz"
+    assert WorkflowEvent.objects.filter(action="healthlib.submit").get().actor_name == "Maria Injected Lopez"
