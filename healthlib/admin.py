@@ -196,10 +196,11 @@ class IdCheckingAdmin(admin.ModelAdmin):
         kwargs.setdefault("form_class", IdModelMultipleChoiceField)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
-    def response_action(self, request, queryset):
+    def response_action(self, request, queryset, **kwargs):
+        # **kwargs: Django 6.1 passes where the action was chosen (action_location).
         if any(parse_id(pk) is None for pk in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)):
             raise BadRequest(_("The selected rows are not ids."))
-        return super().response_action(request, queryset)
+        return super().response_action(request, queryset, **kwargs)
 
 
 # ---------------------------------------------------------------- content admins

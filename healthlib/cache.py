@@ -53,7 +53,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import Resolver404, get_urlconf, resolve
-from django.utils.cache import cc_delim_re, get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date, urlencode
 
 from healthlib import signals
@@ -437,7 +437,7 @@ def _replayable(response: HttpResponse, page: CachedPage) -> bool:
         return False
     if response.has_header("Content-Encoding") or response.get("ETag") != page[3]:
         return False
-    return {v.lower() for v in cc_delim_re.split(response.get("Vary", "")) if v} <= {"cookie"}
+    return {v.strip().lower() for v in response.get("Vary", "").split(",") if v.strip()} <= {"cookie"}
 
 
 def _validators(key: str, body: bytes, not_before: int, *, remember: bool) -> tuple[str, int | None]:
