@@ -127,6 +127,18 @@ def test_definitions_are_in_the_page_without_javascript(browser, live_server, li
     context.close()
 
 
+@pytest.mark.parametrize("width", [1100, 390])
+@pytest.mark.parametrize("name, url", [("review-trail", ARTICLE + "reviews/"), ("report-problem", ARTICLE + "report/")])
+def test_trust_pages_fit_the_screen(browser, live_server, library, width, name, url):
+    """A 64-character hash, the curl line and six columns once widened the trail page past a phone's screen."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    page.goto(live_server.url + url)
+    shot(page, f"{name}-{width}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    context.close()
+
+
 def run_axe(page) -> list[dict]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => await axe.run(document)")
@@ -147,6 +159,8 @@ def run_axe(page) -> list[dict]:
         ("articles-a-z", "/health/articles/"),
         ("search", "/health/search/?q=t+cell"),
         ("search-empty", "/health/search/?q=zzzz"),
+        ("review-trail", ARTICLE + "reviews/"),
+        ("report-problem", ARTICLE + "report/"),
     ],
 )
 @override_settings(HEALTHLIB={"AD_SLOTS": ["after_section_1", "end"], "AD_HTML": "<p>House message.</p>"})
