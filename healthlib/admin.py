@@ -1213,3 +1213,7 @@ class ReviewerProfileAdmin(IdCheckingAdmin):
     def get_readonly_fields(self, request, obj=None):
         readonly = ["verification_status"]
         return readonly if request.user.is_superuser else ["user", *readonly]
+
+
+# The HTTP cache purges (healthlib.purge).
+from healthlib.purge import admin as purge_admin  # noqa: E402, F401

@@ -13,6 +13,7 @@ class HealthlibConfig(AppConfig):
             checks,  # noqa: F401  (registers the system checks)
             derived_work,
             notifications,
+            purge,
             reader_pages,
             roles,
             search,
@@ -22,6 +23,7 @@ class HealthlibConfig(AppConfig):
         post_migrate.connect(roles.ensure_roles_after_migrate, sender=self)
         notifications.connect()
         derived_work.connect()
+        purge.connect()
         tasks.connect()
         reader_pages.connect()
         search.connect()

@@ -33,11 +33,17 @@ beyond adding headers (compressed, or varying on more than the cookie) is not st
 Each process also keeps recently served pages in memory, keyed like the shared cache (content
 version included), so only the version is read from the shared cache per request and a publish
 in any process still retires every page at once.
+
+Anonymous readers' pages also carry the headers of the HTTP cache in front (:mod:`healthlib.cache_tags`:
+the cache-tag header and ``Surrogate-Control``/``CDN-Cache-Control``), stored with the page, so a
+page served from any layer carries the same tags. A shared cache that fails (Redis down or slow) is
+logged and treated as a miss: the page is rendered and served, never a 5xx.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -56,8 +62,10 @@ from django.urls import Resolver404, get_urlconf, resolve
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date, urlencode
 
-from healthlib import signals
+from healthlib import cache_tags, signals
 from healthlib.conf import healthlib_settings
+
+logger = logging.getLogger(__name__)
 
 VERSION_KEY = "healthlib:content-version"
 PAGE_KEY = "healthlib:page:{version}:{digest}"
@@ -65,12 +73,17 @@ PAGE_KEY = "healthlib:page:{version}:{digest}"
 VALIDATORS_KEY = "healthlib:validators:{digest}"
 #: A declared query parameter's normaliser: the raw value in, its canonical form (or None: ignored) out.
 Normaliser = Callable[[str], "str | None"]
-#: Responses are stored as (body, content type, Last-Modified timestamp or None, ETag), plus, when
-#: stored by :class:`PageCacheMiddleware`, the other headers of the full response.
+#: Responses are stored as (body, content type, Last-Modified timestamp or None, ETag, edge headers),
+#: plus, when stored by :class:`PageCacheMiddleware`, the other headers of the full response.
 CachedPage = tuple
+#: The layout of CachedPage, part of every key: pages stored in an older layout are never read.
+PAGE_FORMAT = 2
 #: Headers that :func:`_respond` sets itself, or that must never be replayed from the cache.
-_OWN_HEADERS = frozenset(
-    {"content-type", "content-length", "etag", "last-modified", "cache-control", "vary", "set-cookie", "expires"}
+_OWN_HEADERS = (
+    frozenset(
+        {"content-type", "content-length", "etag", "last-modified", "cache-control", "vary", "set-cookie", "expires"}
+    )
+    | cache_tags.edge_header_names()
 )
 #: Pages kept in each process's memory (keys include the content version, so never stale).
 LOCAL_PAGES = 256
@@ -79,6 +92,29 @@ _local_pages: dict[str, CachedPage] = {}
 
 def _cache():
     return caches[healthlib_settings.CACHE_ALIAS]
+
+
+def _get(cache, key: str, default=None):
+    """``cache.get``, a failing cache (a Redis server down or too slow) read as a miss and logged."""
+    try:
+        return cache.get(key, default)
+    except Exception:
+        logger.exception("healthlib's page cache could not be read; serving without it")
+        return default
+
+
+def _set(cache, key: str, value, timeout) -> None:
+    try:
+        cache.set(key, value, timeout=timeout)
+    except Exception:
+        logger.exception("healthlib's page cache could not be written; serving without it")
+
+
+def _add(cache, key: str, value, timeout) -> None:
+    try:
+        cache.add(key, value, timeout=timeout)
+    except Exception:
+        logger.exception("healthlib's page cache could not be written; serving without it")
 
 
 def _bookkeeping():
@@ -117,10 +153,10 @@ def content_version() -> int:
     stamp = _version_file_stamp(cache)
     if stamp is not None and _version_memo.get(stamp[0], (None,))[0] == stamp:
         return _version_memo[stamp[0]][1]
-    version = cache.get(VERSION_KEY)
+    version = _get(cache, VERSION_KEY)
     if version is None:
-        cache.add(VERSION_KEY, time.time_ns(), timeout=None)
-        version = cache.get(VERSION_KEY, time.time_ns())
+        _add(cache, VERSION_KEY, time.time_ns(), timeout=None)
+        version = _get(cache, VERSION_KEY, time.time_ns())
     if stamp is not None:
         # Taken before the read: if the file was replaced meanwhile, the next stat() differs and re-reads.
         _version_memo[stamp[0]] = (stamp, int(version))
@@ -198,11 +234,11 @@ def _etag(body: bytes) -> str:
 
 
 def _respond(request: HttpRequest, page: CachedPage) -> HttpResponse:
-    body, content_type, last_modified, etag = page[:4]
-    stack_headers = page[4] if len(page) > 4 else ()
+    body, content_type, last_modified, etag, edge_headers = page[:5]
+    stack_headers = page[5] if len(page) > 5 else ()
     response = HttpResponse(body, content_type=content_type)
     response.headers["Content-Length"] = str(len(body))
-    for name, value in stack_headers:
+    for name, value in (*stack_headers, *edge_headers):
         response.headers[name] = value
     response["ETag"] = etag
     if last_modified is not None:
@@ -261,7 +297,7 @@ def page_key(request: HttpRequest) -> str:
 
 
 def _key_for(scheme: str, host: str, path: str, query: str) -> str:
-    address = repr((scheme, host, path, query, _stack_digest()))
+    address = repr((PAGE_FORMAT, scheme, host, path, query, _stack_digest()))
     digest = hashlib.sha256(address.encode(errors="surrogatepass")).hexdigest()
     return PAGE_KEY.format(version=content_version(), digest=digest)
 
@@ -273,13 +309,17 @@ HEADER_SETTINGS = ("SECURE_", "X_FRAME_OPTIONS", "CONTENT_SECURITY_POLICY", "CSP
 
 @lru_cache(maxsize=1)
 def _stack_digest() -> str:
-    """The middleware and the header settings, part of every key.
+    """The middleware and the header settings (Django's and the edge's), part of every key.
 
     Pages are stored with the headers the stack added; after a deploy that changes them (a new
     CSP, HSTS turned on) the pages stored before it are never replayed.
     """
     names = sorted(name for name in dir(settings) if name.startswith(HEADER_SETTINGS))
     values = [("MIDDLEWARE", list(settings.MIDDLEWARE))] + [(name, getattr(settings, name)) for name in names]
+    # The headers of the HTTP cache in front are stored with each page too.
+    values += [
+        (name, getattr(healthlib_settings, name)) for name in ("CACHE_TAG_HEADER", "CACHE_TAG_PREFIX", "EDGE_MAX_AGE")
+    ]
     return hashlib.sha256(repr(values).encode()).hexdigest()
 
 
@@ -309,8 +349,8 @@ def _get_page(key: str) -> CachedPage | None:
     """A page stored by :class:`PageCacheMiddleware`, with the full stack's headers, or None."""
     page = _local_pages.get(key)
     if page is None:
-        page = _cache().get(key)
-        if page is None or len(page) < 5:
+        page = _get(_cache(), key)
+        if page is None or len(page) < 6:
             return None  # a page without the full stack's headers is never replayed without the stack
         _remember(key, page)
     return page
@@ -331,7 +371,7 @@ def _wsgi_page(key: str) -> tuple[list[tuple[str, str]], bytes] | None:
     ready = _wsgi_pages.get(key)
     if ready is None:
         page = _local_pages.get(key)
-        if page is None or len(page) < 5:
+        if page is None or len(page) < 6:
             return None
         response = _respond(HttpRequest(), page)  # an unconditional request: always the 200
         ready = ([(k, v) for k, v in response.items()], page[0])
@@ -419,8 +459,8 @@ class PageCacheMiddleware:
         if pending is not None and _replayable(response, pending[1]):
             key, page = pending
             headers = tuple((k, v) for k, v in response.items() if k.lower() not in _OWN_HEADERS)
-            page = (*page[:4], headers)
-            _cache().set(key, page, timeout=healthlib_settings.CACHE_TIMEOUT)
+            page = (*page[:5], headers)
+            _set(_cache(), key, page, healthlib_settings.CACHE_TIMEOUT)
             _remember(key, page)
         return response
 
@@ -458,11 +498,11 @@ def _validators(key: str, body: bytes, not_before: int, *, remember: bool) -> tu
         return etag, None
     record_key = VALIDATORS_KEY.format(digest=key.rsplit(":", 1)[1])
     cache = _cache()
-    known = cache.get(record_key)
+    known = _get(cache, record_key)
     if known is not None and known[0] == etag:
         return etag, known[1]
     last_modified = max(not_before, int(time.time()), known[1] + 1 if known is not None else 0)
-    cache.set(record_key, (etag, last_modified), timeout=healthlib_settings.CACHE_TIMEOUT)
+    _set(cache, record_key, (etag, last_modified), healthlib_settings.CACHE_TIMEOUT)
     return etag, last_modified
 
 
@@ -498,25 +538,35 @@ def reader_page(
             key = fast_path_key or page_key(request)
             version = int(key.split(":")[2])
             cache = _cache()
-            page = cache.get(key) if store and fast_path_key is None else None
+            page = _get(cache, key) if store and fast_path_key is None else None
             if page is not None:
                 return _respond(request, page)
             response = view_func(request, *args, **kwargs)
             if hasattr(response, "render") and callable(response.render):
                 response = response.render()
+            if response.status_code in (301, 410) and not response.cookies:
+                # A retired page the edge may keep: tagged, so that a restore purges it.
+                for name, value in cache_tags.edge_headers(request, response):
+                    response.headers[name] = value
             if response.status_code != 200 or response.streaming or response.cookies:
                 return response
             modified = getattr(response, "healthlib_last_modified", None)
             not_before = max(version // 10**9, int(modified.timestamp()) if modified is not None else 0)
             etag, last_modified = _validators(key, response.content, not_before, remember=store)
-            page = (response.content, response["Content-Type"], last_modified, etag)
+            page = (
+                response.content,
+                response["Content-Type"],
+                last_modified,
+                etag,
+                cache_tags.edge_headers(request, response),
+            )
             response = _respond(request, page)
             if store and getattr(request, "healthlib_page_cache", False):
                 # Stored by the middleware, with the headers the rest of the stack adds on the way out.
                 response.healthlib_page = (key, page)
             elif store:
                 # No PageCacheMiddleware: only this decorator reads the page, inside the full stack.
-                cache.set(key, page, timeout=healthlib_settings.CACHE_TIMEOUT)
+                _set(cache, key, page, healthlib_settings.CACHE_TIMEOUT)
             return response
 
         wrapper.healthlib_query = declared  # type: ignore[attr-defined]

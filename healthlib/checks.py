@@ -173,3 +173,69 @@ def check_trust_settings(app_configs=None, **kwargs) -> list[Error]:
     ):
         errors.append(Error("HEALTHLIB['LINK_CHECK_WORKERS'] must be an integer from 1 to 16.", id="healthlib.E031"))
     return errors
+
+
+@register(Tags.compatibility)
+def check_edge_settings(app_configs=None, **kwargs) -> list[Error]:
+    """The HTTP cache in front: cache-tag header and edge lifetime (E040), purge backends (E041-E043)."""
+    from healthlib.cache_tags import HEADERS
+    from healthlib.purge.backends import NAMES, backend_class
+
+    user = getattr(settings, "HEALTHLIB", {})
+    if not isinstance(user, dict):
+        return []
+    errors: list[Error] = []
+    header = user.get("CACHE_TAG_HEADER")
+    if header is not None and header not in HEADERS:
+        errors.append(
+            Error(
+                f"HEALTHLIB['CACHE_TAG_HEADER'] must be one of {', '.join(map(repr, HEADERS))} or None.",
+                id="healthlib.E040",
+            )
+        )
+    if "CACHE_TAG_PREFIX" in user and not (
+        isinstance(user["CACHE_TAG_PREFIX"], str) and _SLUG.match(user["CACHE_TAG_PREFIX"])
+    ):
+        errors.append(Error("HEALTHLIB['CACHE_TAG_PREFIX'] must be letters, digits, '-' or '_'.", id="healthlib.E040"))
+    max_age = user.get("EDGE_MAX_AGE")
+    if max_age is not None and not (isinstance(max_age, int) and not isinstance(max_age, bool) and max_age >= 0):
+        errors.append(
+            Error(
+                "HEALTHLIB['EDGE_MAX_AGE'] must be a whole number of seconds (0 or more) or None.", id="healthlib.E040"
+            )
+        )
+    backends = user.get("PURGE_BACKENDS", {})
+    if not (isinstance(backends, dict) and all(isinstance(o, dict) for o in backends.values())):
+        return [
+            *errors,
+            Error(
+                "HEALTHLIB['PURGE_BACKENDS'] must map aliases to dicts of options with a 'BACKEND'.",
+                id="healthlib.E041",
+            ),
+        ]
+    for alias, options in backends.items():
+        name = options.get("BACKEND")
+        try:
+            cls = backend_class(name) if isinstance(name, str) and name else None
+        except (ImportError, TypeError):
+            cls = None
+        if cls is None:
+            errors.append(
+                Error(
+                    f"HEALTHLIB['PURGE_BACKENDS'][{alias!r}] names an unknown purge backend: {name!r}.",
+                    hint=f"Use one of {', '.join(NAMES)} or the dotted path of a PurgeBackend subclass.",
+                    id="healthlib.E042",
+                )
+            )
+            continue
+        for problem in cls.problems(options):
+            errors.append(Error(f"HEALTHLIB['PURGE_BACKENDS'][{alias!r}]: {problem}.", id="healthlib.E043"))
+    if backends and header is None and any(o.get("BACKEND") not in ("none", "cloudfront") for o in backends.values()):
+        errors.append(
+            Error(
+                "HEALTHLIB['PURGE_BACKENDS'] purge by tag, but no page carries tags.",
+                hint="Set HEALTHLIB['CACHE_TAG_HEADER'] (Surrogate-Key for Fastly, Cache-Tag for Cloudflare, xkey for Varnish).",
+                id="healthlib.E044",
+            )
+        )
+    return errors

@@ -74,6 +74,16 @@ DEFAULTS: dict[str, Any] = {
     # Reference link checks (healthlib_check_links): seconds to wait for each server, parallel requests.
     "LINK_CHECK_TIMEOUT": 10,
     "LINK_CHECK_WORKERS": 4,
+    # The HTTP cache in front (Varnish, a CDN): the response header carrying each reader page's cache
+    # tags ("Surrogate-Key", "Cache-Tag" or "xkey"; None: no tags), a prefix for the tags (sites
+    # sharing one CDN account keep theirs apart), and how long the edge may keep a page (seconds, in
+    # Surrogate-Control and CDN-Cache-Control; None: the edge follows Cache-Control like a browser).
+    "CACHE_TAG_HEADER": None,
+    "CACHE_TAG_PREFIX": "hl",
+    "EDGE_MAX_AGE": None,
+    # Where purges by cache tag go after each commit: alias -> {"BACKEND": "varnish" | "fastly" |
+    # "cloudflare" | "cloudfront" | "none", plus that backend's options}. Empty: nothing is purged.
+    "PURGE_BACKENDS": {},
 }
 
 

@@ -36,7 +36,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
-from healthlib import structured_data
+from healthlib import purge, structured_data
 from healthlib.ad_slots import split_for_ads
 from healthlib.conf import DEFAULTS, healthlib_settings
 
@@ -53,7 +53,8 @@ OFF_PAGE = frozenset(
         "REVIEWER_GROUP", "EMAIL_FROM", "CHECKLIST", "CACHE_ALIAS", "CACHE_BOOKKEEPING_ALIAS", "CACHE_TIMEOUT", "CACHE_MAX_AGE",
         "CACHE_STALE_WHILE_REVALIDATE", "SEARCH_PAGE_SIZE", "RECENT_ARTICLES", "FEED_ITEMS",
         "REPORT_RATE_LIMIT", "REPORT_RATE_WINDOW", "LINK_CHECK_TIMEOUT", "LINK_CHECK_WORKERS",
-        "VERIFIER_GROUP", "CREDENTIALS_VALID_MONTHS",
+        "VERIFIER_GROUP", "CREDENTIALS_VALID_MONTHS", "CACHE_TAG_HEADER", "CACHE_TAG_PREFIX", "EDGE_MAX_AGE",
+        "PURGE_BACKENDS",
     }
 )  # fmt: skip
 #: Bump when the way pages are built changes in code (templates and settings are fingerprinted).
@@ -343,6 +344,7 @@ def save_mentions(article) -> None:
     TermMention.objects.bulk_create(
         [TermMention(article_id=article.pk, slug=slug) for slug in sorted(linked - indexed)]
     )
+    purge.record_links(article, sorted(linked - indexed))  # their pages list it; its edge copy lacks their tags
 
 
 def refresh(article_id: int) -> bool:

@@ -25,7 +25,7 @@ try:
 except ImportError:  # Django 5.2: the backport
     from django_tasks import task
 
-from healthlib import derived_work, link_checks
+from healthlib import derived_work, link_checks, purge
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ def run_derived_work() -> dict[str, int]:
     if outcome.failed:
         _retry_later()
         raise DerivedWorkFailed(f"{len(outcome.failed)} derived work row(s) failed: {outcome.failed[:20]}")
+    # Purges that waited for these pages (a term's mentions, a renamed topic's articles) are due now.
+    enqueue_purges()
     return {"pages": outcome.pages, "purged": int(outcome.purged)}
 
 
@@ -79,5 +81,31 @@ def enqueue(**kwargs) -> None:
         logger.exception("healthlib could not enqueue its derived work; it stays pending")
 
 
+class PurgesFailed(Exception):
+    """Some purges were not accepted; their rows keep the error and are tried again (this marks the task failed)."""
+
+
+@task()
+def send_purges() -> dict[str, int]:
+    """Send the pending purges of the HTTP cache in front (:mod:`healthlib.purge`)."""
+    outcome = purge.send_pending()
+    if outcome.next_due is not None and send_purges.get_backend().supports_defer:
+        send_purges.using(run_after=outcome.next_due).enqueue()
+    if outcome.failed:
+        raise PurgesFailed(f"{len(outcome.failed)} purge(s) failed and wait for a retry: {outcome.failed[:20]}")
+    return outcome.sent
+
+
+def enqueue_purges(**kwargs) -> None:
+    """Hand the pending purges to the task backend (a receiver of ``purge.recorded``); logged, never raised."""
+    if not purge.pending().exists():
+        return
+    try:
+        send_purges.enqueue()
+    except Exception:
+        logger.exception("healthlib could not enqueue its purges; they stay pending")
+
+
 def connect() -> None:
     derived_work.recorded.connect(enqueue, dispatch_uid="healthlib.tasks.derived_work")
+    purge.recorded.connect(enqueue_purges, dispatch_uid="healthlib.tasks.purge")

@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from healthlib import checklist, credentials, derived_work, reader_pages, signals
+from healthlib import checklist, credentials, derived_work, purge, reader_pages, signals
 from healthlib.conf import healthlib_settings
 from healthlib.exceptions import (
     AlreadyReviewed,
@@ -401,6 +401,7 @@ def _finish(
     if isinstance(item, GlossaryTerm) and signal in (signals.published, signals.archived):
         # Recorded in this transaction, done after commit (healthlib.derived_work): never half-done.
         derived_work.record_term_change(item)
+    purge.record_transition(item, action)  # the HTTP cache in front, after commit (healthlib.purge)
     event = WorkflowEvent.objects.create(
         item=item,
         revision=revision,

@@ -14,6 +14,7 @@ from healthlib.models.derived import DerivedWork, WorkAction
 from healthlib.models.link_checks import ReferenceCheck
 from healthlib.models.mentions import TermMention
 from healthlib.models.profiles import CredentialVerification, ReviewerProfile
+from healthlib.models.purge import PurgeRequest
 from healthlib.models.reports import ProblemReport, ReportStatus
 from healthlib.models.reviews import Decision, Review
 from healthlib.models.revisions import Revision, RevisionAuthor, content_hash
@@ -32,6 +33,7 @@ __all__ = [
     "Kind",
     "ProblemReport",
     "ProtectedContentError",
+    "PurgeRequest",
     "ReferenceCheck",
     "ReportStatus",
     "Review",

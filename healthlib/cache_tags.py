@@ -1,0 +1,196 @@
+"""Cache tags: which reader pages show what, named so that an HTTP cache in front can purge them.
+
+Every cacheable reader response carries, in one header (``HEALTHLIB["CACHE_TAG_HEADER"]``:
+Fastly's ``Surrogate-Key`` and Varnish's ``xkey`` space-separated, Cloudflare's ``Cache-Tag``
+comma-separated), the tags of everything it shows:
+
+================  ==============================================================================
+tag               pages that carry it
+================  ==============================================================================
+``hl``            every reader page (a full purge, after a deploy; never sent by a transition)
+``hl-a-<slug>``   the article's page, review trail and ``live.json``; the glossary pages that list
+                  it among "articles that use this term"
+``hl-g-<slug>``   the glossary term's page; the pages of terms that list it as related
+``hl-m-<slug>``   the article pages that link the term (its definition is in their metadata)
+``hl-t-<slug>``   the topic's page; the pages of its articles (breadcrumbs, related articles)
+``hl-type-<t>``   the listing of one article type
+``hl-home``, ``hl-articles``, ``hl-glossary``, ``hl-feeds``, ``hl-sitemap``, ``hl-search``: those pages
+================  ==============================================================================
+
+A change then purges the tags of what it changed (:func:`for_transition`, :func:`for_links`,
+:func:`for_topics`): an article's publish purges its own tag and the listings it appears in, never
+"everything". ``hl`` is ``HEALTHLIB["CACHE_TAG_PREFIX"]``. Only anonymous readers' responses are
+tagged (:func:`healthlib.cache.reader_page`); signed-in users, previews and review links never are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.http import HttpRequest, HttpResponse
+
+from healthlib.conf import healthlib_settings
+from healthlib.models import Article, ArticleType, GlossaryTerm, TermMention, Topic
+
+#: Header name -> separator of the tags in it.
+HEADERS = {"Surrogate-Key": " ", "Cache-Tag": ",", "xkey": " "}
+#: Headers that let the edge keep a page longer than browsers (Fastly and Varnish read
+#: Surrogate-Control and strip it; Cloudflare and RFC 9213 CDNs read CDN-Cache-Control).
+EDGE_CONTROL_HEADERS = ("Surrogate-Control", "CDN-Cache-Control")
+#: The largest header value sent: Fastly and Cloudflare accept 16 KB. Beyond it, the per-term tags
+#: of an article are left out (a change of one of those terms re-stores the article, which purges
+#: the article's own tag: see :func:`for_links`).
+MAX_HEADER_BYTES = 16_000
+#: Listings every live article may appear in.
+LISTINGS = ("home", "articles", "feeds", "sitemap", "search")
+
+
+def tag(*parts: str) -> str:
+    """``tag("a", "flu")`` -> ``"hl-a-flu"`` (with the site's prefix)."""
+    return "-".join([healthlib_settings.CACHE_TAG_PREFIX, *parts])
+
+
+def article(slug: str) -> str:
+    return tag("a", slug)
+
+
+def term(slug: str) -> str:
+    return tag("g", slug)
+
+
+def mentions(slug: str) -> str:
+    return tag("m", slug)
+
+
+def topic(slug: str) -> str:
+    return tag("t", slug)
+
+
+def article_type(value: str) -> str:
+    return tag("type", value)
+
+
+# ---------------------------------------------------------------- the tags of a page
+
+
+def _article_page(slug: str) -> list[str]:
+    terms = TermMention.objects.filter(article__slug=slug).order_by("slug").values_list("slug", flat=True)
+    topics = Topic.objects.filter(articles__slug=slug).order_by("slug").values_list("slug", flat=True)
+    return [article(slug), *(topic(s) for s in topics), *(mentions(s) for s in terms)]
+
+
+def _term_page(slug: str) -> list[str]:
+    related = GlossaryTerm.objects.filter(slug=slug).values_list("live_related_slugs", flat=True).first() or []
+    listed = (
+        Article.objects.filter(live_revision__isnull=False, term_mentions__slug=slug)
+        .order_by("slug")
+        .values_list("slug", flat=True)
+    )
+    return [term(slug), *(term(s) for s in related), *(article(s) for s in listed)]
+
+
+def page_tags(request: HttpRequest) -> list[str]:
+    """The tags of the reader page at this request's address (healthlib's URL names; other views get
+    the site-wide tag only)."""
+    match = request.resolver_match
+    tags = [healthlib_settings.CACHE_TAG_PREFIX]
+    if match is None:
+        return tags
+    name, kwargs = match.url_name, match.kwargs
+    if name in ("article_detail", "article_reviews", "article_live_json"):
+        tags += _article_page(kwargs["slug"])
+    elif name == "term_detail":
+        tags += _term_page(kwargs["slug"])
+    elif name == "topic_detail":
+        tags.append(topic(kwargs["slug"]))
+    elif name == "article_type_detail":
+        tags.append(article_type(kwargs["article_type"]))
+    elif name in ("feed_rss", "feed_atom"):
+        tags.append(tag("feeds"))
+    elif name in ("home", "articles", "glossary", "sitemap", "search"):
+        tags.append(tag(name))
+    elif name == "article_index":
+        tags.append(tag("articles"))
+    return tags
+
+
+def header_value(tags: Iterable[str], separator: str) -> str:
+    """The tags joined for the header, unique and in order, within :data:`MAX_HEADER_BYTES`."""
+    unique = list(dict.fromkeys(tags))
+    value = separator.join(unique)
+    if len(value.encode()) > MAX_HEADER_BYTES:
+        mention_prefix = mentions("")
+        value = separator.join(t for t in unique if not t.startswith(mention_prefix))[:MAX_HEADER_BYTES]
+        value = value.rsplit(separator, 1)[0] if len(value) == MAX_HEADER_BYTES else value
+    return value
+
+
+def edge_headers(request: HttpRequest, response: HttpResponse) -> tuple[tuple[str, str], ...]:
+    """The cache-tag and edge-lifetime headers of an anonymous reader's cacheable response."""
+    headers: list[tuple[str, str]] = []
+    name = healthlib_settings.CACHE_TAG_HEADER
+    if name:
+        headers.append((name, header_value(page_tags(request), HEADERS[name])))
+    max_age = healthlib_settings.EDGE_MAX_AGE
+    if max_age is not None and response.status_code == 200:
+        headers += [(header, f"max-age={max_age}") for header in EDGE_CONTROL_HEADERS]
+    return tuple(headers)
+
+
+def edge_header_names() -> frozenset[str]:
+    """Lower-case names of every header :func:`edge_headers` may set."""
+    return frozenset(name.lower() for name in (*HEADERS, *EDGE_CONTROL_HEADERS))
+
+
+# ---------------------------------------------------------------- the tags a change purges
+
+
+class ChangeTags(list):
+    """Tags to purge at once, and (``later``) tags to purge once the pages being stored again are stored."""
+
+    def __init__(self, now: Iterable[str] = (), later: Iterable[str] = ()) -> None:
+        super().__init__(dict.fromkeys(now))
+        self.later = list(dict.fromkeys(later))
+
+
+def for_transition(item, action: str) -> ChangeTags:
+    """What a workflow action on a live (or just archived) item changes for readers.
+
+    Called inside the action's transaction, after the item and its term mentions are saved.
+    Actions that readers cannot see (drafts, reviews in progress) change nothing.
+    """
+    if isinstance(item, Article):
+        own = article(item.slug)
+        if action in ("publish", "archive"):
+            topics = item.topics.values_list("slug", flat=True)
+            return ChangeTags(
+                [own, article_type(item.article_type), *(topic(s) for s in topics), *(tag(n) for n in LISTINGS)]
+            )
+        if action == "reaffirm":  # the review date: the page and the lists ordered or dated by it
+            return ChangeTags([own, tag("home"), tag("feeds"), tag("sitemap")])
+        if action == "set_review_interval":
+            return ChangeTags([own])
+        if action == "set_details":  # topics are purged by for_topics (before and after)
+            return ChangeTags([own, tag("home"), *(article_type(value) for value in ArticleType.values)])
+        return ChangeTags()
+    if isinstance(item, GlossaryTerm):
+        own = term(item.slug)
+        if action in ("publish", "archive"):
+            # The articles that link the term are re-linked after commit (healthlib.derived_work);
+            # their pages are purged once that is done.
+            return ChangeTags([own, tag("glossary"), tag("sitemap"), tag("search")], later=[mentions(item.slug)])
+        if action in ("reaffirm", "set_review_interval"):
+            return ChangeTags([own])
+    return ChangeTags()
+
+
+def for_links(article_slug: str, gained: Iterable[str]) -> ChangeTags:
+    """An article's page now links terms it did not: its page at the edge lacks their ``m-`` tags, and
+    their pages now list it."""
+    return ChangeTags([article(article_slug), *(term(slug) for slug in sorted(gained))])
+
+
+def for_topics(slugs: Iterable[str], *, later: bool) -> ChangeTags:
+    """Topics whose page or articles changed (``later``: their articles' pages are being stored again)."""
+    tags = [*(topic(slug) for slug in sorted(set(slugs))), tag("home"), tag("sitemap")]
+    return ChangeTags([] if later else tags, later=tags if later else [])
