@@ -83,6 +83,7 @@ def _term_page(slug: str) -> list[str]:
     related = GlossaryTerm.objects.filter(slug=slug).values_list("live_related_slugs", flat=True).first() or []
     listed = (
         Article.objects.filter(live_revision__isnull=False, term_mentions__slug=slug)
+        .exclude(article_type=ArticleType.POLICY)  # as the page lists them (healthlib.views.live_articles)
         .order_by("slug")
         .values_list("slug", flat=True)
     )
