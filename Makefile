@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # fixtures are built once. Serial: make test PYTEST_ARGS=
 PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadfile
 
-.PHONY: run test test-sqlite test-postgres test-versions lint migrations-check wheel-check browser-deps axe demo bench bench-deps stress clean
+.PHONY: run test test-sqlite test-postgres test-redis test-versions lint migrations-check wheel-check browser-deps redis-deps axe demo bench bench-deps stress clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,9 +24,10 @@ demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 
-test: $(STAMP) lint migrations-check browser-deps axe
+test: $(STAMP) lint migrations-check browser-deps redis-deps axe
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
+	$(MAKE) --no-print-directory test-redis
 	$(MAKE) --no-print-directory test-versions
 	$(MAKE) --no-print-directory wheel-check
 
@@ -44,6 +45,14 @@ test-sqlite: $(STAMP)
 test-postgres: $(STAMP)
 	@echo "==> test suite on PostgreSQL (throwaway cluster)"
 	tests/with_postgres.sh $(BIN)/pytest $(PYTEST_ARGS)
+
+# The cache tests again with Django's RedisCache as the shared cache, against a throwaway redis-server
+# (tests/with_redis.sh; skipped with a loud message when redis-server is missing).
+REDIS_TESTS := tests/test_cache_headers.py tests/test_cache_keys.py tests/test_cache_fast_path.py \
+	tests/test_cache_validators.py tests/test_cache_tags.py tests/test_cache_redis.py tests/test_purge.py
+test-redis: $(STAMP) redis-deps
+	@echo "==> cache tests on Redis (throwaway redis-server)"
+	tests/with_redis.sh $(BIN)/pytest $(PYTEST_ARGS) --ds tests.settings_redis $(REDIS_TESTS)
 
 # Python 3.13 + Django 6.1 (whole suite, PostgreSQL) and Python 3.12 + Django 6.0 (fast subset),
 # deprecation warnings as errors: see noxfile.py. One session: make test-versions NOX_ARGS="-s django60"
@@ -66,6 +75,11 @@ apt_install = if command -v $(1) >/dev/null 2>&1; then :; \
 # otherwise those tests skip with a loud message.
 browser-deps:
 	@$(call apt_install,chromium,browser tests will be SKIPPED)
+
+# The Redis cache tests start Debian's redis-server (tests/with_redis.sh). Installed here when missing
+# and we are root; otherwise those tests skip with a loud message.
+redis-deps:
+	@$(call apt_install,redis-server,the Redis cache tests will be SKIPPED)
 
 # axe-core (accessibility checks in tests/test_browser_reader.py), from the npm registry.
 AXE := .cache/npm/node_modules/axe-core/axe.min.js

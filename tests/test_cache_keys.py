@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
 
@@ -41,7 +42,10 @@ JUNK = ["utm_source={}", "x={}&y=2", "{}", "q={}", "page={}", "p=1&utm={}", "%ff
 
 
 def entries() -> int:
-    return len(caches["default"]._cache)  # LocMemCache, as tests/settings.py configures
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):  # make test-redis (tests/settings_redis.py): one database per worker
+        return cache._cache.get_client().dbsize()
+    return len(cache._cache)  # LocMemCache, as tests/settings.py configures
 
 
 @pytest.fixture(autouse=True)
