@@ -30,7 +30,9 @@ from collections.abc import Iterable
 from django.http import HttpRequest, HttpResponse
 
 from healthlib.conf import healthlib_settings
-from healthlib.models import Article, ArticleType, GlossaryTerm, TermMention, Topic
+
+# The models are imported where they are used: healthlib.cache imports this module, and a site's
+# wsgi.py imports healthlib.cache (CachedPagesWSGI) before Django is set up.
 
 #: Header name -> separator of the tags in it.
 HEADERS = {"Surrogate-Key": " ", "Cache-Tag": ",", "xkey": " "}
@@ -74,12 +76,16 @@ def article_type(value: str) -> str:
 
 
 def _article_page(slug: str) -> list[str]:
+    from healthlib.models import TermMention, Topic
+
     terms = TermMention.objects.filter(article__slug=slug).order_by("slug").values_list("slug", flat=True)
     topics = Topic.objects.filter(articles__slug=slug).order_by("slug").values_list("slug", flat=True)
     return [article(slug), *(topic(s) for s in topics), *(mentions(s) for s in terms)]
 
 
 def _term_page(slug: str) -> list[str]:
+    from healthlib.models import Article, ArticleType, GlossaryTerm
+
     related = GlossaryTerm.objects.filter(slug=slug).values_list("live_related_slugs", flat=True).first() or []
     listed = (
         Article.objects.filter(live_revision__isnull=False, term_mentions__slug=slug)
@@ -160,6 +166,8 @@ def for_transition(item, action: str) -> ChangeTags:
     Called inside the action's transaction, after the item and its term mentions are saved.
     Actions that readers cannot see (drafts, reviews in progress) change nothing.
     """
+    from healthlib.models import Article, ArticleType, GlossaryTerm
+
     if isinstance(item, Article):
         own = article(item.slug)
         if action in ("publish", "archive"):

@@ -41,11 +41,12 @@ class DerivedWorkFailed(Exception):
 def run_derived_work() -> dict[str, int]:
     """Re-link and store the pages of every pending change, then retire cached pages."""
     outcome = derived_work.run_pending()
+    # Purges that waited for these pages (a term's mentions, a renamed topic's articles) are due now
+    # (failed pages do not hold them back: such a page still shows its old, consistent state).
+    enqueue_purges()
     if outcome.failed:
         _retry_later()
         raise DerivedWorkFailed(f"{len(outcome.failed)} derived work row(s) failed: {outcome.failed[:20]}")
-    # Purges that waited for these pages (a term's mentions, a renamed topic's articles) are due now.
-    enqueue_purges()
     return {"pages": outcome.pages, "purged": int(outcome.purged)}
 
 

@@ -34,6 +34,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from healthlib import cache_tags
+from healthlib.conf import healthlib_settings
 from healthlib.models import Article, DerivedWork, PurgeRequest, Topic, WorkAction
 from healthlib.purge.backends import PurgeBackend, PurgeFailed, configured
 
@@ -73,15 +74,21 @@ def record_change(tags: cache_tags.ChangeTags) -> None:
     record(tags.later, after_page_work=True)
 
 
+def _purging() -> bool:
+    # Without backends the hooks cost nothing, not even the queries that name the tags.
+    return bool(healthlib_settings.PURGE_BACKENDS)
+
+
 def record_transition(item, action: str) -> None:
     """The workflow's hook: called in each transition's transaction, after the item is saved."""
-    record_change(cache_tags.for_transition(item, action))
+    if _purging():
+        record_change(cache_tags.for_transition(item, action))
 
 
 def record_links(article, gained: Iterable[str]) -> None:
     """An article's live body now links terms it did not (called where the term-mention index is written)."""
     gained = list(gained)
-    if gained:
+    if gained and _purging():
         record_change(cache_tags.for_links(article.slug, gained))
 
 
@@ -93,7 +100,7 @@ def _announce() -> None:
 
 def _topics_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
     """An article's topics changed (``article.topics.set()``): the topics' pages list it or not."""
-    if reverse or not getattr(instance, "is_live", False):
+    if reverse or not _purging() or not getattr(instance, "is_live", False):
         return
     if action in ("pre_remove", "post_add") and pk_set:
         slugs = Topic.objects.filter(pk__in=pk_set).values_list("slug", flat=True)
@@ -105,17 +112,23 @@ def _topics_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None
 
 
 def _topic_saving(sender, instance, **kwargs) -> None:
+    if not _purging():
+        return
     old = sender.objects.filter(pk=instance.pk).values_list("slug", flat=True).first() if instance.pk else None
     instance._healthlib_purge_slug = old
 
 
 def _topic_saved(sender, instance, **kwargs) -> None:
     # Its articles' pages are stored again (healthlib.derived_work): purge them after that.
+    if not _purging():
+        return
     slugs = {instance.slug, getattr(instance, "_healthlib_purge_slug", None) or instance.slug}
     record_change(cache_tags.for_topics(slugs, later=True))
 
 
 def _topic_deleted(sender, instance, **kwargs) -> None:
+    if not _purging():
+        return
     record_change(cache_tags.for_topics([instance.slug], later=True))
 
 
