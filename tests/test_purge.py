@@ -192,3 +192,17 @@ def test_a_purge_recorded_in_a_rolled_back_transaction_is_never_sent(db):
         purge.record(["hl-a-x"])
         raise RuntimeError
     assert not PurgeRequest.objects.exists()
+
+
+def test_a_new_term_purges_the_articles_that_now_link_it(library, wf, editor, reviewer):
+    """Their pages at the edge lack the new term's tag: each is purged by its own tag once re-linked."""
+    RecordingBackend.batches = []
+    content = {**reader_fixtures.TERM_CONTENT, "term": "Rash", "aliases": [], "short_definition": "Red, itchy skin."}
+    term = wf.create_glossary_term(editor, slug="rash", content=content)
+    reader_fixtures.publish(wf, term, editor, reviewer)
+    linking = set(
+        library["article"].term_mentions.model.objects.filter(slug="rash").values_list("article__slug", flat=True)
+    )
+    assert "checkpoint-inhibitors" in linking
+    assert {f"hl-a-{slug}" for slug in linking} | {"hl-g-rash", "hl-m-rash"} <= sent()
+    assert not PurgeRequest.objects.exists()
