@@ -7,7 +7,9 @@ import re
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from healthlib.cache_tags import HEADERS
 from healthlib.conf import DEFAULTS
+from healthlib.purge.backends import NAMES, backend_class
 
 
 def _positive_int(value) -> bool:
@@ -178,9 +180,6 @@ def check_trust_settings(app_configs=None, **kwargs) -> list[Error]:
 @register(Tags.compatibility)
 def check_edge_settings(app_configs=None, **kwargs) -> list[Error]:
     """The HTTP cache in front: cache-tag header and edge lifetime (E040), purge backends (E041-E043)."""
-    from healthlib.cache_tags import HEADERS
-    from healthlib.purge.backends import NAMES, backend_class
-
     user = getattr(settings, "HEALTHLIB", {})
     if not isinstance(user, dict):
         return []

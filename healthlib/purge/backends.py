@@ -15,6 +15,8 @@ from typing import Any
 
 from django.utils.module_loading import import_string
 
+from healthlib.conf import healthlib_settings
+
 #: Short names of the backends healthlib ships.
 NAMES = {
     "none": "healthlib.purge.backends.NoPurge",
@@ -77,8 +79,6 @@ def backend_class(name: str) -> type[PurgeBackend]:
 
 def configured() -> dict[str, PurgeBackend]:
     """The site's backends by alias (those the checks would refuse are left out, and logged there)."""
-    from healthlib.conf import healthlib_settings
-
     backends = {}
     for alias, options in (healthlib_settings.PURGE_BACKENDS or {}).items():
         backends[alias] = backend_class(options.get("BACKEND", ""))(alias, options)
