@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import datetime
 import logging
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -206,3 +209,15 @@ def test_a_new_term_purges_the_articles_that_now_link_it(library, wf, editor, re
     assert "checkpoint-inhibitors" in linking
     assert {f"hl-a-{slug}" for slug in linking} | {"hl-g-rash", "hl-m-rash"} <= sent()
     assert not PurgeRequest.objects.exists()
+
+
+def test_the_purge_command_sends_pending_and_given_tags(db):
+    purge.record(["hl-a-waiting"])
+    out = StringIO()
+    call_command("healthlib_purge", "hl-a-flu", "--all", stdout=out)
+    assert sent() == {"hl-a-waiting", "hl-a-flu", "hl"}
+    assert "edge: purged 3 tag(s)." in out.getvalue()
+    RecordingBackend.failures = 1
+    with pytest.raises(CommandError, match="1 purge"):
+        call_command("healthlib_purge", "hl-home", stdout=out)
+    assert PurgeRequest.objects.get().attempts == 1
