@@ -104,8 +104,10 @@ def page_tags(request: HttpRequest) -> list[str]:
     if match is None:
         return tags
     name, kwargs = match.url_name, match.kwargs
-    if name in ("article_detail", "article_reviews", "article_live_json"):
+    if name == "article_detail":
         tags += _article_page(kwargs["slug"])
+    elif name in ("article_reviews", "article_live_json"):  # they show no term and no topic
+        tags.append(article(kwargs["slug"]))
     elif name == "term_detail":
         tags += _term_page(kwargs["slug"])
     elif name == "topic_detail":
