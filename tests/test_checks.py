@@ -215,3 +215,17 @@ def test_every_id_is_in_the_readme_checks_table():
     readme = (ROOT / "README.md").read_text()
     rows = re.findall(r"^\| `(healthlib\.[EW]0\d\d)` \|", readme, flags=re.MULTILINE)
     assert sorted(rows) == sorted(FIRES)
+
+
+def test_every_setting_is_in_the_readme_settings_table():
+    """E002 refuses any key not in DEFAULTS, so the README's table must name every one of them."""
+    from healthlib.conf import DEFAULTS
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Settings") : readme.index("## System checks")]
+    keys = {
+        key
+        for row in re.findall(r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \|", table, flags=re.MULTILINE)
+        for key in re.findall(r"`([A-Z_]+)`", row)
+    }
+    assert keys == set(DEFAULTS)
