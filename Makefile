@@ -37,8 +37,10 @@ lint: $(STAMP)
 # mypy with django-stubs on the modules listed in pyproject.toml ([tool.mypy] files). Through `python -m`,
 # which puts the project root first on sys.path: the django-stubs plugin imports tests.settings, and a
 # dependency (textstat) installs a top-level `tests` package that the bare `mypy` script would find instead.
+# Its own cache: mypy before 1.20 reports the cached errors of a module once checked on its own even where
+# it is only followed silently (python/mypy#20508).
 types: $(STAMP)
-	$(BIN)/python -m mypy
+	$(BIN)/python -m mypy --cache-dir .mypy_cache/make-types
 
 migrations-check: $(STAMP)
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/django-admin makemigrations --check --dry-run --pythonpath .
