@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     # django-stubs' names: _User is the site's user model (its mypy plugin resolves AUTH_USER_MODEL),
     # _AnyUser is that or AnonymousUser, as request.user is. Transitions take a user; guards take request.user.
     from django.contrib.auth.models import _AnyUser, _User
+    from django_stubs_ext import StrOrPromise
 
     from healthlib.models import CredentialVerification
 
@@ -83,12 +84,12 @@ MAX_CHANGE_SUMMARY = 200
 @dataclass(frozen=True)
 class Transition:
     name: str
-    label: Any
+    label: StrOrPromise
     sources: frozenset[str]
     permission: str
 
 
-def _t(name: str, label: Any, sources: set[str], permission: str) -> Transition:
+def _t(name: str, label: StrOrPromise, sources: set[str], permission: str) -> Transition:
     return Transition(name, label, frozenset(sources), permission)
 
 
