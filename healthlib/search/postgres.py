@@ -1,54 +1,44 @@
-"""Search on PostgreSQL: ``django.contrib.postgres.search`` over the columns and indexes of migrations
-0004 (``search_vector``, a generated, weighted ``tsvector`` with a GIN index) and 0008 (a GIN index on
-the names' ``tsvector``).
+"""Search on PostgreSQL over the columns and indexes of migrations 0004 (``search_vector``, a generated,
+weighted ``tsvector`` with a GIN index) and 0008 (a GIN index on the names' ``tsvector``).
 
-What it does not use, and why: ``SearchVector`` wraps its text in ``COALESCE``, so an expression built
-with it is not the expression of the names index, which the planner then cannot use (:class:`NamesVector`
-repeats the index's expression instead); ``SearchRank`` would rank every match (see :mod:`healthlib.search`);
-``SearchHeadline`` tokenizes each hit's whole text (see :func:`~healthlib.search.make_snippet`).
+A reader's search is two hand-written statements. The same queries through the ORM and
+``django.contrib.postgres.search`` (``SearchQuery`` and a ``Func`` repeating the names index's
+expression; ``SearchVector`` wraps its text in ``COALESCE``, which the index does not) give the same
+plans, but building and compiling their six querysets costs about 15 ms of CPU per search on the
+2-core development machine, where the whole search took 1 to 30 ms (docs/benchmarks.md). What is not
+a reader's request (:meth:`PostgresBackend.articles_with_phrases`, run when a term is published) uses
+``SearchQuery``. ``SearchRank`` would rank every match (see :mod:`healthlib.search`); ``SearchHeadline``
+tokenizes each hit's whole text (see :func:`~healthlib.search.make_snippet`).
 """
 
 from __future__ import annotations
 
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import connection, transaction
-from django.db.models import BooleanField, F, FloatField, Func, Q, QuerySet, Value
+from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Length, Lower, Replace
 
 from healthlib.models import Kind, SearchEntry
 from healthlib.search.backend import EXACT_NAME, NAME, TEXT, Backend
 
 PG_CONFIG = "english"
+#: The names of an entry as PostgreSQL indexes them; queries repeat this expression exactly so that
+#: the planner uses the index of migration 0008.
+PG_NAMES_VECTOR = "to_tsvector('english'::regconfig, title || ' ' || aliases)"
 #: The generated column of migration 0004 (not a model field: the model is the same on SQLite).
 TEXT_VECTOR = RawSQL("search_vector", [], output_field=SearchVectorField())
 
 
-class NamesVector(Func):
-    """The names of an entry as migration 0008 indexes them; queries repeat this expression exactly
-    so that the planner uses that index."""
-
-    template = "to_tsvector('english'::regconfig, %(expressions)s)"
-    arg_joiner = " || ' ' || "
-    output_field = SearchVectorField()
-
-    def __init__(self) -> None:
-        super().__init__(F("title"), F("aliases"))
-
-
 class PostgresBackend(Backend):
-    """Two statements (the counts, the page), in one transaction that keeps the planner on the GIN indexes."""
+    """The same two statements as on SQLite, in one transaction that keeps the planner on the GIN indexes."""
 
     def __init__(self, terms: list[str], exact: str) -> None:
         super().__init__(terms, exact)
         # to_tsquery syntax, each word single-quoted (words never contain quotes or backslashes).
         quoted = [f"'{term}'" for term in terms]
         quoted[-1] += ":*"
-        query = SearchQuery(" & ".join(quoted), search_type="raw", config=PG_CONFIG)
-        entries = SearchEntry.objects.alias(text=TEXT_VECTOR, names=NamesVector(), lower_title=Lower("title"))
-        self.text = entries.filter(text=query)
-        self.names = entries.filter(names=query)
-        self.exact_names = self.names.filter(lower_title=Lower(Value(exact)))
+        self.query = "to_tsquery(%s::regconfig, %s)"
+        self.params = [PG_CONFIG, " & ".join(quoted)]
 
     def __enter__(self) -> PostgresBackend:
         self.atomic = transaction.atomic()
@@ -68,13 +58,18 @@ class PostgresBackend(Backend):
             self.atomic.__exit__(*exc)
 
     def counts(self, cap: int) -> tuple[int, int, int]:
-        # One round trip: the three capped counts as scalar subqueries (the ORM has no SELECT without FROM).
-        parts, params = [], []
-        for matches in (self.text, self.names, self.exact_names):
-            sql, sql_params = matches.values("pk")[:cap].query.get_compiler(connection=connection).as_sql()
-            parts.append(f"(SELECT count(*) FROM ({sql}) AS capped)")
-            params += sql_params
-        self.cursor.execute(f"SELECT {', '.join(parts)}", params)
+        self.cursor.execute(
+            f"""
+            SELECT (SELECT count(*) FROM (SELECT 1 FROM healthlib_searchentry
+                                          WHERE search_vector @@ {self.query} LIMIT %s) a),
+                   (SELECT count(*) FROM (SELECT 1 FROM healthlib_searchentry
+                                          WHERE {PG_NAMES_VECTOR} @@ {self.query} LIMIT %s) b),
+                   (SELECT count(*) FROM (SELECT 1 FROM healthlib_searchentry
+                                          WHERE lower(title) = lower(%s) AND {PG_NAMES_VECTOR} @@ {self.query}
+                                          LIMIT %s) c)
+            """,
+            [*self.params, cap, *self.params, cap, self.exact, *self.params, cap],
+        )
         return self.cursor.fetchone()
 
     def page(self, *slices: int, short_first: bool) -> list[tuple[int, float]]:
@@ -84,18 +79,37 @@ class PostgresBackend(Backend):
         # "+ 0" keeps the planner off a backward walk of the primary key computing every title's
         # tsvector on the way (it underrates to_tsvector): the GIN index and a top-N sort cost less
         # unless nearly every title matches.
-        words = Length("title") - Length(Replace("title", Value(" ")))
-        names_order = (words, F("item_id").desc()) if short_first else ((F("item_id") + 0).desc(),)
-        tiers = [
-            (self.exact_names.order_by("-item_id"), EXACT_NAME),
-            (self.names.exclude(lower_title=Lower(Value(self.exact))).order_by(*names_order), NAME),
-            (self.text.exclude(item_id__in=self.names.values("item_id")).order_by("-item_id"), TEXT),
-        ]
-        pages: list[QuerySet] = []
-        for (matches, rank), take, skip in zip(tiers, slices[0::2], slices[1::2], strict=True):
-            rows = matches.annotate(rank=Value(rank, FloatField())).values_list("item_id", "rank")
-            pages.append(rows[skip : skip + take])
-        return list(pages[0].union(*pages[1:], all=True))
+        names_order = (
+            "length(title) - length(replace(title, ' ', '')), item_id DESC" if short_first else "item_id + 0 DESC"
+        )
+        self.cursor.execute(
+            f"""
+            (SELECT item_id, {EXACT_NAME} FROM healthlib_searchentry
+             WHERE lower(title) = lower(%s) AND {PG_NAMES_VECTOR} @@ {self.query}
+             ORDER BY item_id DESC LIMIT %s OFFSET %s)
+            UNION ALL
+            (SELECT item_id, {NAME} FROM healthlib_searchentry
+             WHERE {PG_NAMES_VECTOR} @@ {self.query} AND lower(title) <> lower(%s)
+             ORDER BY {names_order} LIMIT %s OFFSET %s)
+            UNION ALL
+            (SELECT item_id, {TEXT} FROM healthlib_searchentry
+             WHERE search_vector @@ {self.query}
+               AND item_id NOT IN (SELECT item_id FROM healthlib_searchentry WHERE {PG_NAMES_VECTOR} @@ {self.query})
+             ORDER BY item_id DESC LIMIT %s OFFSET %s)
+            """,
+            [
+                self.exact,
+                *self.params,
+                *slices[0:2],
+                *self.params,
+                self.exact,
+                *slices[2:4],
+                *self.params,
+                *self.params,
+                *slices[4:6],
+            ],
+        )
+        return self.cursor.fetchall()
 
     @classmethod
     def articles_with_phrases(cls, phrases: list[str]) -> set[int]:
