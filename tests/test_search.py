@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -13,6 +17,8 @@ from healthlib import search, workflow
 from healthlib.models import Article, SearchEntry
 
 from .conftest import ARTICLE_CONTENT, edited
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -410,3 +416,20 @@ def test_the_number_of_queries_does_not_grow_with_the_results(make_article):
     with CaptureQueriesContext(connection) as many:
         assert len(search.search("nausea").hits) == 7
     assert len(few) == len(many)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite only")
+def test_a_sqlite_site_never_imports_the_postgresql_backend():
+    """On Django 6, django.contrib.postgres.search needs a PostgreSQL driver, which a SQLite site may not have."""
+    script = (
+        "import sys, django; django.setup(); from django.core.management import call_command; "
+        "call_command('migrate', verbosity=0); from healthlib import search; from django.db import connection; "
+        "search.search('cancer'); search.articles_with_phrases(['t cell']); "
+        "print(connection.vendor, 'healthlib.search.postgres' in sys.modules, 'django.contrib.postgres.search' in sys.modules)"
+    )
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "HEALTHLIB_TEST_DB": "sqlite"}
+    environment.pop("HEALTHLIB_TEST_SQLITE_FILE", None)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.split() == ["sqlite", "False", "False"], done.stderr

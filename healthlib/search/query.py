@@ -7,20 +7,24 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.db import connection
+from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString
 
 from healthlib.models import SearchEntry
 from healthlib.search.backend import Backend
-from healthlib.search.postgres import PostgresBackend
 from healthlib.search.snippets import clean_text, highlighter, make_snippet, snippet_html
-from healthlib.search.sqlite import SqliteBackend
 
 MAX_TERMS = 16
 MAX_TERM_LENGTH = 64
 MAX_LIMIT = 100
 #: Matches are counted up to this many, and only this many can be paged through.
 RESULT_CAP = 1000
-BACKENDS: dict[str, type[Backend]] = {"sqlite": SqliteBackend, "postgresql": PostgresBackend}
+#: The backend of each database vendor, by dotted path like Django's own database backends: the
+#: PostgreSQL one imports ``django.contrib.postgres.search``, which needs a PostgreSQL driver on Django 6.
+BACKENDS = {
+    "sqlite": "healthlib.search.sqlite.SqliteBackend",
+    "postgresql": "healthlib.search.postgres.PostgresBackend",
+}
 WORD = re.compile(r"[^\W_]+")
 
 
@@ -45,10 +49,9 @@ class SearchResults:
 
 def backend() -> type[Backend]:
     """The search backend of the database in use."""
-    try:
-        return BACKENDS[connection.vendor]
-    except KeyError:  # pragma: no cover
-        raise NotImplementedError(f"healthlib search supports SQLite and PostgreSQL, not {connection.vendor}") from None
+    if connection.vendor not in BACKENDS:  # pragma: no cover
+        raise NotImplementedError(f"healthlib search supports SQLite and PostgreSQL, not {connection.vendor}")
+    return import_string(BACKENDS[connection.vendor])
 
 
 def query_terms(query: str) -> list[str]:
