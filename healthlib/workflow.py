@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -33,6 +32,7 @@ from django.utils.translation import gettext_lazy
 
 from healthlib import checklist, credentials, derived_work, reader_pages, signals
 from healthlib.conf import healthlib_settings
+from healthlib.content_schema import clean_article_content, clean_term_content
 from healthlib.exceptions import (
     AlreadyReviewed,
     ContentHashMismatch,
@@ -58,7 +58,7 @@ from healthlib.models import (
     WorkflowEvent,
     content_hash,
 )
-from healthlib.models.schema import clean_article_content, clean_term_content, one_line
+from healthlib.normalise import one_line
 from healthlib.readability import measure
 
 if TYPE_CHECKING:
@@ -119,22 +119,13 @@ INDEPENDENT_REVIEW = {"approve", "request_changes", "reaffirm"}
 # ---------------------------------------------------------------- guards
 
 
-def _one_line(text: str) -> str:
-    """A name as the record keeps it: line breaks, controls and runs of spaces become one space.
-
-    Profiles refuse line breaks (:meth:`ReviewerProfile.clean`), but the site's user model, and
-    profiles saved before that check, are not ours to validate; readers see these snapshots.
-    """
-    return " ".join("".join(" " if unicodedata.category(char) == "Cc" else char for char in text).split())
-
-
 def _user_name(user: _AnyUser | None) -> str:
     profile = getattr(user, "reviewer_profile", None) if user is not None and user.pk else None
     if profile is not None:
-        return _one_line(profile.display_name)
+        return one_line(profile.display_name)
     if user is None or not user.is_authenticated:
         return _("anonymous")
-    return _one_line(user.get_full_name() or user.get_username())
+    return one_line(user.get_full_name() or user.get_username())
 
 
 def _check_permission(user: _AnyUser | None, transition: Transition) -> None:
@@ -358,7 +349,7 @@ def _reviewer_credentials(user: _User) -> str:
     profile = getattr(user, "reviewer_profile", None)
     if profile is None:
         return ""
-    return _one_line(", ".join(part for part in (profile.credentials, profile.specialty) if part))
+    return one_line(", ".join(part for part in (profile.credentials, profile.specialty) if part))
 
 
 def _clean_change_summary(summary: str) -> str:
