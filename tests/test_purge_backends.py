@@ -332,7 +332,7 @@ def test_cloudfront_splits_large_invalidations_and_reports_errors(server, librar
         cloudfront_backend(aws.url).purge(["hl-home"])
 
 
-# ---------------------------------------------------------------- start-up checks (E040-E044)
+# ---------------------------------------------------------------- start-up checks (E040-E048)
 
 
 def errors(settings, **healthlib) -> set[str]:
@@ -356,26 +356,28 @@ def test_valid_edge_settings_pass(settings):
 
 
 @pytest.mark.parametrize(
-    "healthlib",
+    "healthlib, check",
     [
-        {"CACHE_TAG_HEADER": "Surrogate-Keys"},
-        {"CACHE_TAG_PREFIX": "has space"},
-        {"EDGE_MAX_AGE": -1},
-        {"EDGE_MAX_AGE": "1d"},
+        ({"CACHE_TAG_HEADER": "Surrogate-Keys"}, "E040"),
+        ({"CACHE_TAG_HEADER": "surrogate-key"}, "E040"),
+        ({"CACHE_TAG_PREFIX": "has space"}, "E041"),
+        ({"CACHE_TAG_PREFIX": ""}, "E041"),
+        ({"EDGE_MAX_AGE": -1}, "E042"),
+        ({"EDGE_MAX_AGE": "1d"}, "E042"),
     ],
 )
-def test_e040_edge_headers(settings, healthlib):
-    assert errors(settings, **healthlib) == {"healthlib.E040"}
+def test_e040_e042_edge_headers(settings, healthlib, check):
+    assert errors(settings, **healthlib) == {f"healthlib.{check}"}
 
 
 @pytest.mark.parametrize("backends", [["fastly"], {"edge": "fastly"}])
-def test_e041_backends_shape(settings, backends):
-    assert errors(settings, CACHE_TAG_HEADER="xkey", PURGE_BACKENDS=backends) == {"healthlib.E041"}
+def test_e043_backends_shape(settings, backends):
+    assert errors(settings, CACHE_TAG_HEADER="xkey", PURGE_BACKENDS=backends) == {"healthlib.E043"}
 
 
 @pytest.mark.parametrize("name", ["akamai", "", "healthlib.conf.DEFAULTS", None])
-def test_e042_unknown_backend(settings, name):
-    assert errors(settings, CACHE_TAG_HEADER="xkey", PURGE_BACKENDS={"edge": {"BACKEND": name}}) == {"healthlib.E042"}
+def test_e044_unknown_backend(settings, name):
+    assert errors(settings, CACHE_TAG_HEADER="xkey", PURGE_BACKENDS={"edge": {"BACKEND": name}}) == {"healthlib.E044"}
 
 
 @pytest.mark.parametrize(
@@ -384,17 +386,27 @@ def test_e042_unknown_backend(settings, name):
         {"BACKEND": "fastly", "SERVICE_ID": "s"},
         {"BACKEND": "fastly", "API_TOKEN": "t"},
         {"BACKEND": "cloudflare", "ZONE_ID": "z"},
-        {"BACKEND": "cloudflare", "ZONE_ID": "z", "API_TOKEN": "t", "MAX_TAGS": 1000},
         {"BACKEND": "varnish"},
-        {"BACKEND": "varnish", "URLS": ["http://v:6081"], "MODE": "purge-all"},
         {"BACKEND": "cloudfront"},
     ],
 )
-def test_e043_missing_credentials_or_bad_options(settings, options):
-    assert errors(settings, CACHE_TAG_HEADER="Surrogate-Key", PURGE_BACKENDS={"edge": options}) == {"healthlib.E043"}
+def test_e045_missing_credentials(settings, options):
+    assert errors(settings, CACHE_TAG_HEADER="Surrogate-Key", PURGE_BACKENDS={"edge": options}) == {"healthlib.E045"}
 
 
-def test_e043_cloudfront_needs_boto3(settings, monkeypatch):
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"BACKEND": "cloudflare", "ZONE_ID": "z", "API_TOKEN": "t", "MAX_TAGS": 1000},
+        {"BACKEND": "varnish", "URLS": ["http://v:6081"], "MODE": "purge-all"},
+        {"BACKEND": "varnish", "URLS": "http://v:6081"},
+    ],
+)
+def test_e046_invalid_options(settings, options):
+    assert errors(settings, CACHE_TAG_HEADER="Surrogate-Key", PURGE_BACKENDS={"edge": options}) == {"healthlib.E046"}
+
+
+def test_e047_cloudfront_needs_boto3(settings, monkeypatch):
     import builtins
 
     real_import = builtins.__import__
@@ -406,9 +418,9 @@ def test_e043_cloudfront_needs_boto3(settings, monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_boto3)
     options = {"BACKEND": "cloudfront", "DISTRIBUTION_ID": "E1"}
-    assert errors(settings, PURGE_BACKENDS={"cdn": options}) == {"healthlib.E043"}
+    assert errors(settings, PURGE_BACKENDS={"cdn": options}) == {"healthlib.E047"}
 
 
-def test_e044_tag_purges_without_tagged_pages(settings):
+def test_e048_tag_purges_without_tagged_pages(settings):
     fastly = {"BACKEND": "fastly", "SERVICE_ID": "s", "API_TOKEN": "t"}
-    assert errors(settings, PURGE_BACKENDS={"edge": fastly}) == {"healthlib.E044"}
+    assert errors(settings, PURGE_BACKENDS={"edge": fastly}) == {"healthlib.E048"}

@@ -2,7 +2,7 @@
 
 A backend is configured in ``HEALTHLIB["PURGE_BACKENDS"]`` as ``alias -> {"BACKEND": name, ...options}``;
 ``name`` is one of :data:`NAMES` or the dotted path of a :class:`PurgeBackend` subclass. Its options
-are checked at start-up (``healthlib.E040``-``E042``) through :meth:`PurgeBackend.problems`.
+are checked at start-up (``healthlib.E043``-``E047``) through :meth:`PurgeBackend.problems`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ NAMES = {
     "cloudflare": "healthlib.purge.cloudflare.CloudflareBackend",
     "cloudfront": "healthlib.purge.cloudfront.CloudFrontBackend",
 }
+#: Kinds of problem :meth:`PurgeBackend.problems` reports (each its own system check).
+MISSING, INVALID, DEPENDENCY = "missing", "invalid", "dependency"
 #: Seconds one purge request may take.
 DEFAULT_TIMEOUT = 10
 
@@ -51,9 +53,9 @@ class PurgeBackend:
         self.timeout = options.get("TIMEOUT", DEFAULT_TIMEOUT)
 
     @classmethod
-    def problems(cls, options: Mapping[str, Any]) -> list[str]:
-        """What is wrong with these options (missing credentials, ...), for the system checks."""
-        return [f"{name} is missing" for name in cls.required if not options.get(name)]
+    def problems(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """What is wrong with these options, as (MISSING, INVALID or DEPENDENCY, message), for the checks."""
+        return [(MISSING, f"{name} is missing") for name in cls.required if not options.get(name)]
 
     def purge(self, tags: Sequence[str]) -> None:
         """Purge every cached page carrying one of ``tags`` (at most :attr:`max_tags`); raise PurgeFailed."""

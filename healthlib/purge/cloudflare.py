@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from urllib.parse import quote
 
-from healthlib.purge.backends import PurgeBackend, PurgeFailed, http, json_body
+from healthlib.purge.backends import INVALID, PurgeBackend, PurgeFailed, http, json_body
 
 API_URL = "https://api.cloudflare.com/client/v4"
 
@@ -33,7 +33,7 @@ class CloudflareBackend(PurgeBackend):
         problems = super().problems(options)
         limit = options.get("MAX_TAGS", cls.max_tags)
         if not (isinstance(limit, int) and not isinstance(limit, bool) and 1 <= limit <= 500):
-            problems.append("MAX_TAGS must be a whole number from 1 to 500")
+            problems.append((INVALID, "MAX_TAGS must be a whole number from 1 to 500"))
         return problems
 
     def purge(self, tags: Sequence[str]) -> None:

@@ -10,7 +10,7 @@ per path and allows few wildcard invalidations in progress, so a wildcard is kep
 Options: ``DISTRIBUTION_ID``; ``MAX_PATHS`` (paths per invalidation, default 1000; CloudFront allows
 3,000 in progress); ``WILDCARD_OVER``; ``ENDPOINT_URL`` (tests); ``AWS_ACCESS_KEY_ID`` and
 ``AWS_SECRET_ACCESS_KEY`` (default: boto3's usual chain: environment, instance role); ``TIMEOUT``.
-Needs boto3 (``pip install boto3``; checked at start-up, ``healthlib.E043``).
+Needs boto3 (``pip install boto3``; checked at start-up, ``healthlib.E047``).
 
 One ``CreateInvalidation`` per batch, with a fresh ``CallerReference``; CloudFront signs requests with
 AWS Signature Version 4, so the request is made by boto3 rather than by hand.
@@ -25,7 +25,7 @@ from django.urls import reverse
 
 from healthlib.conf import healthlib_settings
 from healthlib.models import Article, TermMention
-from healthlib.purge.backends import PurgeBackend, PurgeFailed
+from healthlib.purge.backends import DEPENDENCY, PurgeBackend, PurgeFailed
 
 
 def _article_paths(slug: str) -> list[str]:
@@ -92,7 +92,7 @@ class CloudFrontBackend(PurgeBackend):
         try:
             import boto3  # noqa: F401
         except ImportError:
-            problems.append("boto3 is not installed (pip install boto3)")
+            problems.append((DEPENDENCY, "boto3 is not installed (pip install boto3)"))
         return problems
 
     def _client(self):

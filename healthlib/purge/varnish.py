@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from healthlib.purge.backends import PurgeBackend, PurgeFailed, http
+from healthlib.purge.backends import INVALID, PurgeBackend, PurgeFailed, http
 
 
 class VarnishBackend(PurgeBackend):
@@ -29,10 +29,10 @@ class VarnishBackend(PurgeBackend):
     def problems(cls, options) -> list[str]:
         problems = super().problems(options)
         if options.get("MODE", "xkey") not in ("xkey", "ban"):
-            problems.append('MODE must be "xkey" or "ban"')
+            problems.append((INVALID, 'MODE must be "xkey" or "ban"'))
         urls = options.get("URLS")
         if urls and not (isinstance(urls, (list, tuple)) and all(isinstance(u, str) and "://" in u for u in urls)):
-            problems.append("URLS must be a list of http:// addresses")
+            problems.append((INVALID, "URLS must be a list of http:// addresses"))
         return problems
 
     def purge(self, tags: Sequence[str]) -> None:
