@@ -209,5 +209,5 @@ def send_pending(now: datetime.datetime | None = None) -> Outcome:
         if rows:
             _send(alias, backend, rows, now, outcome)
     waiting = PurgeRequest.objects.filter(backend__in=list(backends), next_attempt_at__gt=now)
-    outcome.next_due = min(waiting.values_list("next_attempt_at", flat=True), default=None)
+    outcome.next_due = min(filter(None, waiting.values_list("next_attempt_at", flat=True)), default=None)
     return outcome

@@ -32,7 +32,7 @@ class PurgeRequestAdmin(admin.ModelAdmin):
     list_display = ["created_at", "backend", "tag", "after_page_work", "attempts", "next_attempt_at", "last_error"]
     list_filter = [PurgeStatusFilter, "backend"]
     search_fields = ["tag"]
-    readonly_fields = list_display
+    readonly_fields = ["created_at", "backend", "tag", "after_page_work", "attempts", "next_attempt_at", "last_error"]
 
     def has_add_permission(self, request):
         return False

@@ -29,7 +29,7 @@ class CloudflareBackend(PurgeBackend):
         self.max_tags = options.get("MAX_TAGS", type(self).max_tags)
 
     @classmethod
-    def problems(cls, options) -> list[str]:
+    def problems(cls, options) -> list[tuple[str, str]]:
         problems = super().problems(options)
         limit = options.get("MAX_TAGS", cls.max_tags)
         if not (isinstance(limit, int) and not isinstance(limit, bool) and 1 <= limit <= 500):

@@ -87,17 +87,17 @@ class CloudFrontBackend(PurgeBackend):
     required = ("DISTRIBUTION_ID",)
 
     @classmethod
-    def problems(cls, options) -> list[str]:
+    def problems(cls, options) -> list[tuple[str, str]]:
         problems = super().problems(options)
         try:
-            import boto3  # noqa: F401
+            import boto3  # type: ignore[import-untyped]  # noqa: F401
         except ImportError:
             problems.append((DEPENDENCY, "boto3 is not installed (pip install boto3)"))
         return problems
 
     def _client(self):
         import boto3
-        from botocore.config import Config
+        from botocore.config import Config  # type: ignore[import-untyped]
 
         config = Config(
             retries={"max_attempts": 1, "mode": "standard"},  # healthlib retries, with backoff, durably
@@ -118,7 +118,7 @@ class CloudFrontBackend(PurgeBackend):
         )
 
     def purge(self, tags: Sequence[str]) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
         paths = paths_for(tags, wildcard_over=self.options.get("WILDCARD_OVER", 300))
         client = self._client()

@@ -26,7 +26,7 @@ class VarnishBackend(PurgeBackend):
     required = ("URLS",)
 
     @classmethod
-    def problems(cls, options) -> list[str]:
+    def problems(cls, options) -> list[tuple[str, str]]:
         problems = super().problems(options)
         if options.get("MODE", "xkey") not in ("xkey", "ban"):
             problems.append((INVALID, 'MODE must be "xkey" or "ban"'))
