@@ -15,7 +15,7 @@ from django.core.checks import Error, Tags, Warning, register
 
 from healthlib.cache_tags import HEADERS
 from healthlib.conf import DEFAULTS
-from healthlib.purge.backends import DEPENDENCY, INVALID, MISSING, NAMES, backend_class
+from healthlib.purge.backends import INVALID, MISSING, NAMES, backend_class
 
 
 def _positive_int(value) -> bool:
@@ -246,7 +246,13 @@ def check_edge_settings(app_configs=None, **kwargs) -> list[Error]:
             )
             continue
         for kind, problem in cls.problems(options):
-            errors.append(Error(f"HEALTHLIB['PURGE_BACKENDS'][{alias!r}]: {problem}.", id=PROBLEM_IDS[kind]))
+            message = f"HEALTHLIB['PURGE_BACKENDS'][{alias!r}]: {problem}."
+            if kind == MISSING:
+                errors.append(Error(message, id="healthlib.E045"))
+            elif kind == INVALID:
+                errors.append(Error(message, id="healthlib.E046"))
+            else:
+                errors.append(Error(message, id="healthlib.E047"))
     if backends and header is None and any(o.get("BACKEND") not in ("none", "cloudfront") for o in backends.values()):
         errors.append(
             Error(
@@ -256,7 +262,3 @@ def check_edge_settings(app_configs=None, **kwargs) -> list[Error]:
             )
         )
     return errors
-
-
-#: A purge backend's problems (PurgeBackend.problems) by kind.
-PROBLEM_IDS = {MISSING: "healthlib.E045", INVALID: "healthlib.E046", DEPENDENCY: "healthlib.E047"}

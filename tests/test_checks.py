@@ -14,6 +14,7 @@ from django.core.checks import registry
 from django.test import override_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+FASTLY_OPTIONS = {"BACKEND": "fastly", "SERVICE_ID": "s", "API_TOKEN": "t"}
 
 FIRES = {
     "healthlib.E001": [({"HEALTHLIB": ["not", "a", "dict"]}, "HEALTHLIB must be a dict.")],
@@ -133,6 +134,81 @@ FIRES = {
         )
         for value in (0, 100, 2.0)
     ],
+    # The HTTP cache in front (tests/test_purge_backends.py tests each backend's options further).
+    "healthlib.E040": [
+        (
+            {"HEALTHLIB": {"CACHE_TAG_HEADER": value}},
+            "HEALTHLIB['CACHE_TAG_HEADER'] must be one of 'Surrogate-Key', 'Cache-Tag', 'xkey' or None.",
+        )
+        for value in ("Surrogate-Keys", "", 1)
+    ],
+    "healthlib.E041": [
+        (
+            {"HEALTHLIB": {"CACHE_TAG_PREFIX": value}},
+            "HEALTHLIB['CACHE_TAG_PREFIX'] must be letters, digits, '-' or '_'.",
+        )
+        for value in ("has space", "", None)
+    ],
+    "healthlib.E042": [
+        (
+            {"HEALTHLIB": {"EDGE_MAX_AGE": value}},
+            "HEALTHLIB['EDGE_MAX_AGE'] must be a whole number of seconds (0 or more) or None.",
+        )
+        for value in (-1, "1d", True)
+    ],
+    "healthlib.E043": [
+        (
+            {"HEALTHLIB": {"CACHE_TAG_HEADER": "xkey", "PURGE_BACKENDS": value}},
+            "HEALTHLIB['PURGE_BACKENDS'] must map aliases to dicts of options with a 'BACKEND'.",
+        )
+        for value in (["varnish"], {"edge": "varnish"})
+    ],
+    "healthlib.E044": [
+        (
+            {"HEALTHLIB": {"CACHE_TAG_HEADER": "xkey", "PURGE_BACKENDS": {"edge": {"BACKEND": value}}}},
+            f"HEALTHLIB['PURGE_BACKENDS']['edge'] names an unknown purge backend: {value!r}.",
+        )
+        for value in ("akamai", None, "healthlib.conf.DEFAULTS")
+    ],
+    "healthlib.E045": [
+        (
+            {
+                "HEALTHLIB": {
+                    "CACHE_TAG_HEADER": "Surrogate-Key",
+                    "PURGE_BACKENDS": {"edge": {"BACKEND": "fastly", "SERVICE_ID": "s"}},
+                }
+            },
+            "HEALTHLIB['PURGE_BACKENDS']['edge']: API_TOKEN is missing.",
+        )
+    ],
+    "healthlib.E046": [
+        (
+            {
+                "HEALTHLIB": {
+                    "CACHE_TAG_HEADER": "xkey",
+                    "PURGE_BACKENDS": {"edge": {"BACKEND": "varnish", "URLS": ["http://v"], "MODE": "x"}},
+                }
+            },
+            """HEALTHLIB['PURGE_BACKENDS']['edge']: MODE must be "xkey" or "ban".""",
+        )
+    ],
+    "healthlib.E047": [
+        (
+            {
+                "HEALTHLIB": {
+                    "CACHE_TAG_HEADER": "xkey",
+                    "PURGE_BACKENDS": {"cdn": {"BACKEND": "tests.test_purge_backends.NeedsALibrary"}},
+                }
+            },
+            "HEALTHLIB['PURGE_BACKENDS']['cdn']: somelib is not installed (pip install somelib).",
+        )
+    ],
+    "healthlib.E048": [
+        (
+            {"HEALTHLIB": {"PURGE_BACKENDS": {"edge": FASTLY_OPTIONS}}},
+            "HEALTHLIB['PURGE_BACKENDS'] purge by tag, but no page carries tags.",
+        )
+    ],
 }
 
 PASSES = {
@@ -158,6 +234,20 @@ PASSES = {
     "healthlib.E030": {"HEALTHLIB": {"REPORT_RATE_LIMIT": 10, "REPORT_RATE_WINDOW": 60}},
     "healthlib.E031": {"HEALTHLIB": {"LINK_CHECK_TIMEOUT": 2.5}},
     "healthlib.E032": {"HEALTHLIB": {"LINK_CHECK_WORKERS": 16}},
+    "healthlib.E040": {"HEALTHLIB": {"CACHE_TAG_HEADER": "Cache-Tag"}},
+    "healthlib.E041": {"HEALTHLIB": {"CACHE_TAG_PREFIX": "onco_2"}},
+    "healthlib.E042": {"HEALTHLIB": {"EDGE_MAX_AGE": 0}},
+    "healthlib.E043": {"HEALTHLIB": {"PURGE_BACKENDS": {}}},
+    "healthlib.E044": {"HEALTHLIB": {"PURGE_BACKENDS": {"edge": {"BACKEND": "none"}}}},
+    "healthlib.E045": {"HEALTHLIB": {"CACHE_TAG_HEADER": "Surrogate-Key", "PURGE_BACKENDS": {"edge": FASTLY_OPTIONS}}},
+    "healthlib.E046": {
+        "HEALTHLIB": {
+            "CACHE_TAG_HEADER": "xkey",
+            "PURGE_BACKENDS": {"edge": {"BACKEND": "varnish", "URLS": ["http://v"], "MODE": "ban"}},
+        }
+    },
+    "healthlib.E047": {"HEALTHLIB": {"PURGE_BACKENDS": {"cdn": {"BACKEND": "cloudfront", "DISTRIBUTION_ID": "E1"}}}},
+    "healthlib.E048": {"HEALTHLIB": {"CACHE_TAG_HEADER": "Surrogate-Key", "PURGE_BACKENDS": {"edge": FASTLY_OPTIONS}}},
 }
 
 

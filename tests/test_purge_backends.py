@@ -17,7 +17,7 @@ from django.utils import timezone
 from healthlib import purge
 from healthlib.models import PurgeRequest
 from healthlib.purge import cloudfront
-from healthlib.purge.backends import PurgeFailed, backend_class
+from healthlib.purge.backends import DEPENDENCY, PurgeBackend, PurgeFailed, backend_class
 from healthlib.purge.cloudflare import CloudflareBackend
 from healthlib.purge.fastly import FastlyBackend
 from healthlib.purge.varnish import VarnishBackend
@@ -424,3 +424,11 @@ def test_e047_cloudfront_needs_boto3(settings, monkeypatch):
 def test_e048_tag_purges_without_tagged_pages(settings):
     fastly = {"BACKEND": "fastly", "SERVICE_ID": "s", "API_TOKEN": "t"}
     assert errors(settings, PURGE_BACKENDS={"edge": fastly}) == {"healthlib.E048"}
+
+
+class NeedsALibrary(PurgeBackend):
+    """A backend whose library is missing (tests/test_checks.py fires E047 with it)."""
+
+    @classmethod
+    def problems(cls, options):
+        return [(DEPENDENCY, "somelib is not installed (pip install somelib)")]
