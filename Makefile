@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Test files spread over the cores (pytest-xdist); a file stays on one worker, so its module
-# fixtures are built once. Serial: make test PYTEST_ARGS=
-PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadfile
+# fixtures are built once, except the parts of tests/test_xss.py (xdist groups), which spread too
+# (tests/conftest.py). Slow modules first, in the collection's order. Serial: make test PYTEST_ARGS=
+PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadgroup --no-loadscope-reorder
 
 .PHONY: run test test-sqlite test-postgres test-redis test-versions lint types migrations-check wheel-check browser-deps redis-deps axe demo bench bench-deps stress clean
 

@@ -134,15 +134,35 @@ def _page_cache_off(request, monkeypatch):
         monkeypatch.setattr("healthlib.cache._cache", lambda: dummy)
 
 
-#: Modules that take minutes. They start first, so that under pytest-xdist (``--dist loadfile``, as
-#: ``make test`` runs it) no worker is left running one of them alone at the end. Each builds and
-#: rolls back its own data, so it does not depend on running in pytest-django's usual place.
+#: Modules that take minutes. They start first, so that under pytest-xdist (as ``make test`` runs it,
+#: ``--dist loadgroup --no-loadscope-reorder``) no worker is left running one of them alone at the end.
+#: Each builds and rolls back its own data, so it does not depend on running in pytest-django's usual place.
 SLOW_MODULES = ("test_xss.py",)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.path.name not in SLOW_MODULES)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadgroup`` with ``--dist loadfile`` for the tests in no group.
+
+    xdist's own loadgroup sends each unmarked test to any worker, so a module's module-scoped fixtures
+    would be built once per worker it lands on. Here a test marked ``xdist_group`` goes with its group
+    (tests/test_xss.py: one group per part of its corpus) and every other test stays with its file.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class FileOrGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            group = super()._split_scope(nodeid)
+            return group if group != nodeid else nodeid.split("::", 1)[0]
+
+    return FileOrGroupScheduling(config, log)
 
 
 @pytest.fixture

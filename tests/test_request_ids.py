@@ -32,6 +32,7 @@ from django.utils.datastructures import MultiValueDict
 
 from healthlib import workflow
 from healthlib.admin import WORKFLOW_ACTIONS
+from healthlib.conf import healthlib_settings
 from healthlib.forms import ActionForm
 from healthlib.models import (
     Article,
@@ -42,6 +43,7 @@ from healthlib.models import (
     WorkflowEvent,
 )
 from healthlib.request_ids import MAX_ID, parse_id
+from tests.conftest import ARTICLE_CONTENT, make_user
 
 #: One or two of each kind: other scripts' digits, digits int() refuses, beyond 64 bits, negative, empty.
 ODD_NUMBERS = {
@@ -74,9 +76,33 @@ ROUTES = [(route, name) for route, name in route_patterns() if not route.startsw
 ROUTES_WITH_ARGUMENTS = [route for route, _name in ROUTES if ARGUMENT.search(route)]
 
 
-@pytest.fixture
-def world(published_article, editor, reviewer, superuser):
-    """One row of every model an admin page or reader page can point at."""
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """One row of every model an admin page or reader page can point at.
+
+    Built once for the module, in a transaction rolled back at its end: each test runs in a savepoint
+    of it (``_each_test_rolled_back``), and every fuzzed request in a savepoint of its own.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield _build_world()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def _each_test_rolled_back(db):
+    """pytest-django's per-test transaction (a savepoint inside ``world``'s)."""
+
+
+def _build_world() -> dict:
+    editor = make_user("editor", healthlib_settings.EDITOR_GROUP)
+    reviewer = make_user("reviewer", healthlib_settings.REVIEWER_GROUP, credentials="MD")
+    superuser = make_user("root", superuser=True)
+    published_article = workflow.create_article(
+        editor, slug="checkpoint-inhibitors", article_type="treatment", content=ARTICLE_CONTENT
+    )
+    workflow.submit(published_article, editor)
+    workflow.approve(published_article, reviewer)
+    workflow.publish(published_article, editor)
     topic = Topic.objects.create(slug="treatment-types", name="Types of immunotherapy")
     published_article.topics.add(topic)
     term = workflow.create_glossary_term(

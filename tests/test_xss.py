@@ -1,7 +1,11 @@
 """XSS: every payload of tests/xss_payloads.py through every entry point, output checked by parsing.
 
-The corpus is published in bulk once per module (inside a transaction rolled back at the end),
-through the workflow, so every payload sits in every field at once:
+The corpus is published in bulk through the workflow (inside a transaction rolled back at the end),
+so every payload sits in every field at once. It is built and checked in ``PARTS`` parts: payload i
+belongs to part i % PARTS, each part is one parameter of the module-scoped ``corpus`` fixture, and
+each part is an ``xdist_group`` of its own, so ``make test``'s workers (``--dist loadgroup``, see
+tests/conftest.py) share the module instead of one of them building and checking all of it. Every
+test runs once per part; together the parts cover every payload. In each part:
 
 - article i: title, summary, body, reference title and publisher, and the reference URL when the
   validator accepts it; then a new draft holding payload i+1 is saved, the
@@ -55,10 +59,14 @@ elif os.environ.get("XSS_LIMIT"):
 elif os.environ.get("HEALTHLIB_TEST_DB") == "postgres":
     PAYLOADS = PAYLOADS[::3]
 N = len(PAYLOADS)
+#: Parts of the corpus (see the module's docstring); ``make test`` runs two workers, and four parts let
+#: them even out with the rest of the suite. Each part is built, checked and rolled back on its own.
+PARTS = 4
 #: The pre-publish checklist is not part of the sanitizing path; off, so bulk publishing is quicker.
 NO_CHECKLIST = {"CHECKLIST": {rule: "off" for rule in DEFAULTS["CHECKLIST"]}}
 STATS: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-REJECTED: dict[str, list[str]] = collections.defaultdict(list)
+#: Payloads refused by validation (a pass), per field, over the parts this process checked (for the report).
+REJECTED: dict[str, set[str]] = collections.defaultdict(set)
 
 
 def note(entry_point: str, pages: int = 1) -> None:
@@ -74,12 +82,7 @@ def single_line(text: str) -> str:
     return " ".join(benign(text).split("\n"))[:200]
 
 
-def _accept(kind: str, field: str, payload, value, fallback):
-    """The value to store: the payload, or (when the validator refused it) the fallback, recorded."""
-    return value if value is not None else (REJECTED[f"{kind}.{field}"].append(payload.id) or fallback)
-
-
-def _clean_article(payload, index: int) -> dict:
+def _clean_article(payload, index: int, rejected: dict[str, set[str]]) -> dict:
     text = payload.text
     content = {
         "title": text,
@@ -102,7 +105,7 @@ def _clean_article(payload, index: int) -> dict:
             return clean_article_content(content)
         except InvalidContent as error:
             for field in error.errors:
-                REJECTED[f"article.{field.replace('[0]', '')}"].append(payload.id)
+                rejected[f"article.{field.replace('[0]', '')}"].add(payload.id)
                 if field.startswith("references[0]."):
                     content["references"][0][field.split(".", 1)[1]] = fallbacks[field]
                 else:
@@ -110,7 +113,7 @@ def _clean_article(payload, index: int) -> dict:
     raise AssertionError(f"{payload.id}: no valid article content")
 
 
-def _clean_term(payload, index: int) -> dict:
+def _clean_term(payload, index: int, rejected: dict[str, set[str]]) -> dict:
     from healthlib.content_schema import clean_term_content
 
     text = payload.text
@@ -136,12 +139,12 @@ def _clean_term(payload, index: int) -> dict:
             return clean_term_content(content)
         except InvalidContent as error:
             for field in error.errors:
-                REJECTED[f"term.{field}"].append(payload.id)
+                rejected[f"term.{field}"].add(payload.id)
                 content[field] = fallbacks[field]
     raise AssertionError(f"{payload.id}: no valid term content")
 
 
-def _profile_through_admin_form(root: User, user: User, payload) -> ReviewerProfile:
+def _profile_through_admin_form(root: User, user: User, payload, rejected: dict[str, set[str]]) -> ReviewerProfile:
     """Reviewer i's profile, validated by the admin's own form; refused fields are recorded and replaced."""
     from django.contrib import admin
     from django.test import RequestFactory
@@ -155,7 +158,7 @@ def _profile_through_admin_form(root: User, user: User, payload) -> ReviewerProf
         if form.is_valid():
             return form.save()
         for field in form.errors:
-            REJECTED[f"reviewer_profile.{field}"].append(payload.id)
+            rejected[f"reviewer_profile.{field}"].add(payload.id)
             data[field] = f"https://example.org/bio/{user.pk}" if field in URL_FIELDS else f"Reviewer {user.pk}"
     raise AssertionError(f"{payload.id}: reviewer profile never accepted: {form.errors}")
 
@@ -166,9 +169,15 @@ PROFILE_FIELDS = (
 URL_FIELDS = ("bio_url", "registry_url")
 
 
-@pytest.fixture(scope="module")
-def corpus(django_db_setup, django_db_blocker):
-    """The whole corpus in the database, built once; rolled back when the module ends."""
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(part, id=f"part{part}", marks=pytest.mark.xdist_group(f"xss-part{part}")) for part in range(PARTS)
+    ],
+)
+def corpus(request, django_db_setup, django_db_blocker):
+    """One part of the corpus in the database, built once per part; rolled back when the part is done."""
+    part = request.param
     with django_db_blocker.unblock():
         if Group._meta.db_table not in connection.introspection.table_names():
             # pytest-django sets up the test database only for a selection with a database test in it.
@@ -183,13 +192,15 @@ def corpus(django_db_setup, django_db_blocker):
                 signal.disconnect(dispatch_uid=f"healthlib.notify.{signal_name(signal)}")
             try:
                 with override_settings(HEALTHLIB=NO_CHECKLIST), TestCase.captureOnCommitCallbacks(execute=True):
-                    data = _build_corpus()
+                    data = _build_corpus(part)
             finally:
                 notifications.connect()
             caches["default"].clear()
             yield data
             transaction.set_rollback(True)
         caches["default"].clear()
+    for field, ids in data["rejected"].items():
+        REJECTED[field] |= ids
 
 
 def signal_name(signal) -> str:
@@ -198,7 +209,9 @@ def signal_name(signal) -> str:
     )
 
 
-def _build_corpus() -> dict:
+def _build_corpus(part: int) -> dict:
+    payloads = [(index, payload) for index, payload in enumerate(PAYLOADS) if index % PARTS == part]
+    rejected: dict[str, set[str]] = collections.defaultdict(set)
     editors = Group.objects.get(name=healthlib_settings.EDITOR_GROUP)
     reviewers = Group.objects.get(name=healthlib_settings.REVIEWER_GROUP)
     editor = User.objects.create_user("xss-editor", "e@example.org", "pw", is_staff=True)
@@ -206,27 +219,29 @@ def _build_corpus() -> dict:
     root = User.objects.create_user("xss-root", "r@example.org", "pw", is_staff=True, is_superuser=True)
     admin_client = Client()
     admin_client.force_login(root)
-    reviewer_users = []
-    for index, payload in enumerate(PAYLOADS):
+    # Keyed by the payload's index in PAYLOADS (which names the slugs: article x{i}, term t{i}).
+    reviewer_users: dict[int, User] = {}
+    for index, payload in payloads:
         user = User.objects.create_user(f"xss-reviewer-{index}", f"r{index}@example.org", "pw", is_staff=True)
         user.groups.add(reviewers)
-        profile = _profile_through_admin_form(root, user, payload)
+        profile = _profile_through_admin_form(root, user, payload, rejected)
         # The payload is in what was verified too: reviews snapshot the verified credentials.
         verify_for_test(profile, datetime.date.today() - datetime.timedelta(days=30))
-        reviewer_users.append(User.objects.select_related("reviewer_profile").get(pk=user.pk))
+        reviewer_users[index] = User.objects.select_related("reviewer_profile").get(pk=user.pk)
 
-    terms, articles = [], []
-    for index, payload in enumerate(PAYLOADS):
+    terms: dict[int, GlossaryTerm] = {}
+    articles: dict[int, Article] = {}
+    for index, payload in payloads:
         reviewer = reviewer_users[index]
-        term = workflow.create_glossary_term(editor, slug=f"t{index}", content=_clean_term(payload, index))
+        term = workflow.create_glossary_term(editor, slug=f"t{index}", content=_clean_term(payload, index, rejected))
         workflow.submit(term, editor, comment=benign(payload.text))
         workflow.approve(term, reviewer, comment=benign(payload.text))
         workflow.publish(term, editor)
-        terms.append(term)
-    for index, payload in enumerate(PAYLOADS):
+        terms[index] = term
+    for index, payload in payloads:
         reviewer = reviewer_users[index]
         article = workflow.create_article(
-            editor, slug=f"x{index}", article_type="treatment", content=_clean_article(payload, index)
+            editor, slug=f"x{index}", article_type="treatment", content=_clean_article(payload, index, rejected)
         )
         comment = benign(payload.text)
         workflow.submit(article, editor, comment=comment)
@@ -235,20 +250,21 @@ def _build_corpus() -> dict:
         workflow.publish(article, editor)
         # A new draft carrying the next payload: the review page diffs it against the live one.
         following = PAYLOADS[(index + 1) % N]
-        workflow.save_draft(article, editor, _clean_article(following, index), based_on=article.latest_revision)
+        workflow.save_draft(
+            article, editor, _clean_article(following, index, rejected), based_on=article.latest_revision
+        )
         if index % 4 == 1:
             workflow.submit(article, editor, comment=comment)
             workflow.request_changes(article, reviewer, comment=comment)
         article.refresh_from_db()
-        articles.append(article)
-    for kind in ("article", "term"):
-        # _clean_article runs twice per article (live + draft); count each payload once.
-        for key in [k for k in REJECTED if k.startswith(f"{kind}.")]:
-            REJECTED[key] = sorted(set(REJECTED[key]))
+        articles[index] = article
     editor_client = Client()
     editor_client.force_login(editor)
     caches["default"].clear()
     return {
+        "part": part,
+        "payloads": payloads,
+        "rejected": rejected,
         "editor": editor,
         "root": root,
         "terms": terms,
@@ -274,10 +290,11 @@ def get_ok(client: Client, url: str) -> str:
 def report():
     yield
     pages = sum(c["pages"] for c in STATS.values())
-    print(f"\n\nXSS corpus: {N} payloads, {len(STATS)} entry points/page types, {pages} pages parsed and checked")
+    print(f"\n\nXSS corpus: {N} payloads in {PARTS} parts, {len(STATS)} entry points/page types")
+    print(f"  {pages} pages parsed and checked, in the parts checked here")
     for entry_point, counter in sorted(STATS.items()):
         print(f"  {entry_point}: {counter['pages']} pages")
-    print("  refused by validation (a pass):")
+    print("  refused by validation (a pass), in the parts checked here:")
     for field, ids in sorted(REJECTED.items()):
         print(f"    {field}: {len(ids)} payloads")
 
@@ -288,7 +305,7 @@ def report():
 def test_article_pages(db, corpus):
     client = Client()
     found: list[str] = []
-    for index, payload in enumerate(PAYLOADS):
+    for index, payload in corpus["payloads"]:
         html = get_ok(client, f"/health/articles/x{index}/")
         found += check("article page", html, payload.id)
         # The JSON-LD block carries the payload in name, description, citation and reviewer fields.
@@ -302,7 +319,7 @@ def test_review_trail_pages(db, corpus):
     """The trail shows the change summary and the verified credentials and licence, all reviewer-written."""
     client = Client()
     found: list[str] = []
-    for index, payload in enumerate(PAYLOADS):
+    for index, payload in corpus["payloads"]:
         html = get_ok(client, f"/health/articles/x{index}/reviews/")
         found += check("review trail page", html, payload.id)
         (data,) = json_ld_blocks(html)
@@ -316,18 +333,19 @@ def test_inline_glossary_definitions_carry_the_payload_escaped(db, corpus):
     """Article i mentions zeta{i}, an alias of term i, so term i's payload definition is inline."""
     client = Client()
     linked = 0
-    for index in range(N):
+    for index, _payload in corpus["payloads"]:
         html = get_ok(client, f"/health/articles/x{index}/")
         if f'href="/health/glossary/t{index}/"' in html:
             linked += 1
     STATS["inline glossary definitions"]["pages"] += linked
-    assert linked >= N * 0.9, f"only {linked} of {N} articles link their term"
+    total = len(corpus["payloads"])
+    assert linked >= total * 0.9, f"only {linked} of {total} articles link their term"
 
 
 def test_term_pages(db, corpus):
     client = Client()
     found: list[str] = []
-    for index, payload in enumerate(PAYLOADS):
+    for index, payload in corpus["payloads"]:
         html = get_ok(client, f"/health/glossary/t{index}/")
         found += check("glossary term page", html, payload.id)
         json_ld_blocks(html)
@@ -346,7 +364,7 @@ def test_listing_pages(db, corpus, url):
 def test_search_queries_and_results(db, corpus):
     client = Client()
     found: list[str] = []
-    for payload in PAYLOADS:
+    for _index, payload in corpus["payloads"]:
         response = client.get("/health/search/", {"q": payload.text})
         assert response.status_code == 200
         found += check("search query", response.content.decode(), payload.id)
@@ -378,7 +396,7 @@ def test_feeds_and_sitemap(db, corpus):
 def test_staff_preview_of_drafts_and_live_revisions(db, corpus):
     client = corpus["editor_client"]
     found: list[str] = []
-    for index, payload in enumerate(PAYLOADS):
+    for index, payload in corpus["payloads"]:
         article = corpus["articles"][index]
         for revision in (article.latest_revision_id, article.live_revision_id):
             found += check(
@@ -395,7 +413,7 @@ def test_shared_preview_links(db, corpus):
     client = Client()
     found: list[str] = []
     editor = corpus["editor"]
-    for index, payload in enumerate(PAYLOADS):
+    for index, payload in corpus["payloads"]:
         for item in (corpus["articles"][index], corpus["terms"][index]):
             token = preview_links.create_link(editor, item.latest_revision, datetime.timedelta(days=1))
             found += check("shared preview link", get_ok(client, preview_links.url_for(token)), payload.id)
@@ -405,7 +423,7 @@ def test_shared_preview_links(db, corpus):
 def test_markdownx_preview_endpoint(db, corpus):
     client = corpus["editor_client"]
     found: list[str] = []
-    for payload in PAYLOADS:
+    for _index, payload in corpus["payloads"]:
         response = client.post("/markdownx/markdownify/", {"content": payload.text})
         assert response.status_code == 200
         found += check("markdownx preview", response.content.decode(), payload.id)
@@ -418,12 +436,12 @@ def test_markdownx_preview_endpoint(db, corpus):
 def test_review_pages_with_diffs(db, corpus):
     client = corpus["admin"]
     found: list[str] = []
-    for index, payload in enumerate(PAYLOADS):
+    for index, payload in corpus["payloads"]:
         article = corpus["articles"][index]
         found += check(
             "admin review page (diff)", get_ok(client, f"/admin/healthlib/reviewqueue/{article.pk}/"), payload.id
         )
-    for index in range(0, N, 7):
+    for index, _payload in corpus["payloads"][::7]:
         term = corpus["terms"][index]
         found += check(
             "admin review page (diff)", get_ok(client, f"/admin/healthlib/reviewqueue/{term.pk}/"), str(index)
@@ -434,7 +452,7 @@ def test_review_pages_with_diffs(db, corpus):
 def test_history_and_compare(db, corpus):
     client = corpus["admin"]
     found: list[str] = []
-    for index, payload in enumerate(PAYLOADS):
+    for index, payload in corpus["payloads"]:
         article = corpus["articles"][index]
         url = (
             f"/admin/healthlib/article/{article.pk}/history/"
@@ -451,7 +469,7 @@ def test_change_forms(db, corpus):
     """
     found: list[str] = []
     for client, who, step in ((corpus["editor_client"], "editor", 1), (corpus["admin"], "superuser", 10)):
-        for index, payload in list(enumerate(PAYLOADS))[::step]:
+        for index, payload in corpus["payloads"][::step]:
             article, term = corpus["articles"][index], corpus["terms"][index]
             found += check(f"admin article change form ({who})", get_ok(client, f"/admin/healthlib/article/{article.pk}/change/"), payload.id)  # fmt: skip
             found += check(f"admin term change form ({who})", get_ok(client, f"/admin/healthlib/glossaryterm/{term.pk}/change/"), payload.id)  # fmt: skip
@@ -467,7 +485,7 @@ def test_reviewer_profile_form_rerendered_with_errors(db, corpus):
     found: list[str] = []
     user = User.objects.create_user("xss-profile-probe", "p@example.org", "pw", is_staff=True)
     refused = 0
-    for payload in PAYLOADS:
+    for _index, payload in corpus["payloads"]:
         data = {"user": user.pk, **{field: payload.text for field in PROFILE_FIELDS}}
         response = client.post("/admin/healthlib/reviewerprofile/add/", data)
         if response.status_code == 302:
@@ -481,7 +499,7 @@ def test_reviewer_profile_form_rerendered_with_errors(db, corpus):
         refused += 1
         found += check("admin reviewer profile form (errors)", response.content.decode(), payload.id)
     # Only a payload that is itself a valid http(s) address (markdown-051) gets through the bio URL field.
-    assert refused >= N - 1
+    assert refused >= len(corpus["payloads"]) - 1
     assert not ReviewerProfile.objects.filter(user=user).exists()
     assert not found, "\n".join(found)
 
@@ -490,7 +508,8 @@ def test_reviewer_profile_pages(db, corpus):
     client = corpus["admin"]
     found: list[str] = []
     # Every third profile: the same values are checked for every payload on the re-rendered add form.
-    for reviewer, payload in list(zip(corpus["reviewers"], PAYLOADS, strict=True))[::3]:
+    for index, payload in corpus["payloads"][::3]:
+        reviewer = corpus["reviewers"][index]
         url = f"/admin/healthlib/reviewerprofile/{reviewer.reviewer_profile.pk}/change/"
         found += check("admin reviewer profile form", get_ok(client, url), payload.id)
     assert not found, "\n".join(found)
@@ -525,7 +544,7 @@ def test_admin_changelists(db, corpus, url):
 def test_admin_changelist_search_echoes_queries_safely(db, corpus):
     client = corpus["admin"]
     found: list[str] = []
-    for payload in PAYLOADS:
+    for _index, payload in corpus["payloads"]:
         response = client.get("/admin/healthlib/article/", {"q": benign(payload.text)})
         assert response.status_code == 200
         found += check("admin changelist search", response.content.decode(), payload.id)
@@ -537,15 +556,15 @@ def test_admin_records_of_revisions_reviews_and_events(db, corpus):
 
     client = corpus["admin"]
     found: list[str] = []
-    article = corpus["articles"][0]
+    every_fifth = [corpus["articles"][index].pk for index, _payload in corpus["payloads"][::5]]
+    assert every_fifth
     for model, queryset in (
-        ("revision", Revision.objects.filter(item__in=[a.pk for a in corpus["articles"][::5]])),
-        ("review", Review.objects.filter(revision__item__in=[a.pk for a in corpus["articles"][::5]])),
-        ("workflowevent", WorkflowEvent.objects.filter(item__in=[a.pk for a in corpus["articles"][::5]])),
+        ("revision", Revision.objects.filter(item__in=every_fifth)),
+        ("review", Review.objects.filter(revision__item__in=every_fifth)),
+        ("workflowevent", WorkflowEvent.objects.filter(item__in=every_fifth)),
     ):
         for pk in queryset.values_list("pk", flat=True):
             found += check(f"admin {model} record", get_ok(client, f"/admin/healthlib/{model}/{pk}/change/"), str(pk))
-    assert article.pk
     assert not found, "\n".join(found)
 
 
@@ -553,7 +572,7 @@ def test_admin_add_form_rerendered_with_errors(db, corpus):
     """Typed payloads come back in a re-rendered form when something is refused: still escaped."""
     client = corpus["editor_client"]
     found: list[str] = []
-    for index, payload in enumerate(PAYLOADS):
+    for index, payload in corpus["payloads"]:
         data = {
             "title": payload.text,
             "summary": payload.text,
@@ -590,18 +609,19 @@ def test_every_payload_reached_storage_or_was_refused(db, corpus):
     """Guard against a vacuous run: the payloads really are in the live fields and the profiles."""
     from healthlib.normalise import normalise_text
 
+    payloads, rejected = corpus["payloads"], corpus["rejected"]
     summaries = dict(Article.objects.filter(slug__startswith="x").values_list("slug", "live_summary"))
-    assert len(summaries) == N
-    verbatim = sum(summaries[f"x{i}"] == normalise_text(p.text) for i, p in enumerate(PAYLOADS))
-    assert verbatim == N - len(REJECTED.get("article.summary", []))
+    assert len(summaries) == len(payloads)
+    verbatim = sum(summaries[f"x{i}"] == normalise_text(p.text) for i, p in payloads)
+    assert verbatim == len(payloads) - len(rejected.get("article.summary", ()))
     profiles = dict(
         ReviewerProfile.objects.filter(user__username__startswith="xss-reviewer-").values_list(
             "user__username", "credentials"
         )
     )
-    assert len(profiles) == N
-    kept = sum(profiles[f"xss-reviewer-{i}"] == p.text.strip() for i, p in enumerate(PAYLOADS))
-    assert kept == N - len(REJECTED.get("reviewer_profile.credentials", []))
+    assert len(profiles) == len(payloads)
+    kept = sum(profiles[f"xss-reviewer-{i}"] == p.text.strip() for i, p in payloads)
+    assert kept == len(payloads) - len(rejected.get("reviewer_profile.credentials", ()))
 
 
 # ---------------------------------------------------------------- in Chromium
@@ -609,10 +629,6 @@ def test_every_payload_reached_storage_or_was_refused(db, corpus):
 if not os.path.exists(CHROMIUM):  # pragma: no cover
     print(f"\n!!! {CHROMIUM} is missing: the Chromium XSS tests in {__name__} are SKIPPED (make browser-deps).\n")
 
-browser_only = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"!!! {CHROMIUM} is missing: browser tests SKIPPED !!!"),
-]
 #: Wait until every image has fired its load or error event (an onerror handler runs then), then two
 #: frames and a task. ``complete`` alone is not enough: Chromium can report a broken image complete
 #: before it has dispatched the error event. Events are recorded from the start of each document
@@ -661,7 +677,7 @@ for (const type of ['markdownx.update', 'markdownx.updateError']) {
 MARKDOWNX_ANSWERED = "() => window.__markdownxAnswers >= document.getElementsByClassName('markdownx').length"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def live_url(corpus, django_db_blocker):
     """A live server thread that shares the corpus's (uncommitted) connection, as LiveServerTestCase does.
 
@@ -688,7 +704,7 @@ def live_url(corpus, django_db_blocker):
     connection.dec_thread_sharing()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def plan(corpus):
     """Sessions, review links and paths, made before Chromium starts.
 
@@ -703,7 +719,7 @@ def plan(corpus):
 
     editor = corpus["editor"]
     links = {}
-    for index in range(N):
+    for index, _payload in corpus["payloads"]:
         for item in (corpus["articles"][index], corpus["terms"][index]):
             token = preview_links.create_link(editor, item.latest_revision, datetime.timedelta(days=1))
             links[item.pk] = preview_links.url_for(token)
@@ -711,11 +727,12 @@ def plan(corpus):
         "editor": session(editor),
         "root": session(corpus["root"]),
         "links": links,
-        "profiles": [reviewer.reviewer_profile.pk for reviewer in corpus["reviewers"]],
+        "profiles": {index: reviewer.reviewer_profile.pk for index, reviewer in corpus["reviewers"].items()},
+        "payloads": corpus["payloads"],
     }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def browser(plan):
     with launch_chromium() as chromium:
         yield chromium
@@ -764,131 +781,124 @@ def browser_check(entry_point: str, outcomes: list[tuple[str, bool]]) -> list[st
     return [f"Chromium {entry_point} [{what}]: script ran or page navigated" for what, bad in outcomes if bad]
 
 
-def in_chromium(test):
-    for mark in browser_only:
-        test = mark(test)
-    return test
+#: Of each part, every other (with four parts, every eighth payload): each class is represented.
+SUBSET = slice(None, None, max(1, 10 // PARTS))
 
 
-@in_chromium
-def test_chromium_harness_detects_a_payload_that_runs(plan, live_url, browser):
-    """Positive control: the same detection sees raw, unsanitized markup run, and a dialog open."""
-    tab = Tab(browser, live_url, plan["editor"])
-    try:
-        assert not tab.visit("/admin/healthlib/article/add/")
-        tab.page.evaluate(
-            "() => { document.querySelector('.markdownx-preview').innerHTML = '<img src=x onerror=window.__xss=1>'; }"
-        )
-        # If this ever fails again, say what the preview held and what became of the image.
-        assert tab.ran(), tab.page.evaluate(
-            "() => { const img = document.querySelector('.markdownx-preview img');"
-            " return {preview: document.querySelector('.markdownx-preview').innerHTML.slice(0, 200),"
-            " image: img && {complete: img.complete, width: img.naturalWidth, recorded: window.__settledImages.has(img)}}; }"
-        )
-        tab.page.evaluate("() => { window.__xss = undefined; setTimeout(() => alert(1), 0); }")
-        assert tab.ran()
-    finally:
-        tab.close()
+@pytest.mark.browser
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"!!! {CHROMIUM} is missing: browser tests SKIPPED !!!")
+class TestInChromium:
+    """The pages in Chromium. Its fixtures (the live server, the browser) last as long as this class:
+    while Playwright's event loop runs, the ORM in this thread would open another connection to the
+    in-memory database, which the corpus transaction keeps locked (see ``plan``), so no other test
+    of a part may run between these."""
 
-
-@in_chromium
-def test_chromium_visit_waits_for_the_editors_own_preview(plan, live_url, browser, monkeypatch):
-    """A visit returns only after markdownx has filled every preview itself.
-
-    Otherwise that late answer can replace what a test put in the preview before the test looks:
-    CI once saw the positive control above miss its payload that way.
-    """
-    render = editor_preview.render_markdown
-
-    def slow_render(text: str) -> str:
-        time.sleep(0.5)
-        return render(text)
-
-    monkeypatch.setattr(editor_preview, "render_markdown", slow_render)
-    tab = Tab(browser, live_url, plan["editor"])
-    try:
-        assert not tab.visit("/admin/healthlib/article/add/")
-        widgets = tab.page.evaluate("() => document.getElementsByClassName('markdownx').length")
-        assert widgets >= 1
-        assert tab.page.evaluate("() => window.__markdownxAnswers") == widgets
-    finally:
-        tab.close()
-
-
-@in_chromium
-def test_chromium_article_pages_every_payload(corpus, live_url, browser):
-    tab = Tab(browser, live_url)
-    try:
-        outcomes = [(p.id, tab.visit(f"/health/articles/x{i}/")) for i, p in enumerate(PAYLOADS)]
-    finally:
-        tab.close()
-    found = browser_check("article page", outcomes)
-    assert not found, "\n".join(found)
-
-
-@in_chromium
-def test_chromium_markdownx_preview_every_payload(plan, live_url, browser):
-    """Every payload through the preview endpoint into the editor's preview pane, as the widget does it."""
-    tab = Tab(browser, live_url, plan["editor"])
-    try:
-        assert not tab.visit("/admin/healthlib/article/add/")
-        outcomes = []
-        for payload in PAYLOADS:
-            tab.page.evaluate(MARKDOWNX_PREVIEW, payload.text)
-            outcomes.append((payload.id, tab.ran()))
-        # And a few through the real widget: type into the editor, wait for markdownx to fill the preview.
-        editor = tab.page.locator("textarea.markdownx-editor").first
-        for payload in PAYLOADS[:: max(1, N // 6)]:
-            editor.fill(payload.text + "\n\nwidget-probe")
-            tab.page.wait_for_function(
-                "() => document.querySelector('.markdownx-preview').textContent.includes('widget-probe')"
+    def test_harness_detects_a_payload_that_runs(self, plan, live_url, browser):
+        """Positive control: the same detection sees raw, unsanitized markup run, and a dialog open."""
+        tab = Tab(browser, live_url, plan["editor"])
+        try:
+            assert not tab.visit("/admin/healthlib/article/add/")
+            tab.page.evaluate(
+                "() => { document.querySelector('.markdownx-preview').innerHTML = '<img src=x onerror=window.__xss=1>'; }"
             )
-            outcomes.append((f"{payload.id} (widget)", tab.ran()))
-    finally:
-        tab.close()
-    found = browser_check("markdownx preview", outcomes)
-    assert not found, "\n".join(found)
-
-
-SUBSET = slice(None, None, 10)  # every tenth payload: each class is represented
-
-
-@in_chromium
-def test_chromium_other_page_types_representative_payloads(corpus, plan, live_url, browser):
-    reader = Tab(browser, live_url)
-    staff, admin_tab = Tab(browser, live_url, plan["editor"]), Tab(browser, live_url, plan["root"])
-    found: list[str] = []
-    try:
-        for index in range(N)[SUBSET]:
-            payload = PAYLOADS[index]
-            article, term = corpus["articles"][index], corpus["terms"][index]
-            pages = [
-                ("glossary term page", reader, f"/health/glossary/t{index}/"),
-                ("review trail page", reader, f"/health/articles/x{index}/reviews/"),
-                ("search", reader, "/health/search/?" + urlencode({"q": benign(payload.text)})),
-                ("shared preview link", reader, plan["links"][article.pk]),
-                ("shared preview link", reader, plan["links"][term.pk]),
-                ("staff preview", staff, f"/health/preview/revision/{article.latest_revision_id}/"),
-                ("staff preview", staff, f"/health/preview/revision/{term.latest_revision_id}/"),
-                ("admin review page (diff)", admin_tab, f"/admin/healthlib/reviewqueue/{article.pk}/"),
-                ("admin history + compare", admin_tab,
-                 f"/admin/healthlib/article/{article.pk}/history/?a={article.live_revision_id}&b={article.latest_revision_id}"),
-                ("admin change form", staff, f"/admin/healthlib/article/{article.pk}/change/"),
-                ("admin change form", staff, f"/admin/healthlib/glossaryterm/{term.pk}/change/"),
-                ("admin reviewer profile", admin_tab,
-                 f"/admin/healthlib/reviewerprofile/{plan['profiles'][index]}/change/"),
-            ]  # fmt: skip
-            for entry_point, tab, path in pages:
-                found += browser_check(entry_point, [(payload.id, tab.visit(path))])
-        for path in ["/health/", "/health/articles/", "/health/glossary/"]:
-            found += browser_check("listing pages", [(path, reader.visit(path))])
-        for path in ["/admin/healthlib/article/", "/admin/healthlib/glossaryterm/", "/admin/healthlib/reviewqueue/",
-                     "/admin/healthlib/review/", "/admin/healthlib/workflowevent/", "/admin/healthlib/reviewerprofile/"]:  # fmt: skip
-            found += browser_check("admin changelists", [(path, admin_tab.visit(path))])
-    finally:
-        for tab in (reader, staff, admin_tab):
+            # If this ever fails again, say what the preview held and what became of the image.
+            assert tab.ran(), tab.page.evaluate(
+                "() => { const img = document.querySelector('.markdownx-preview img');"
+                " return {preview: document.querySelector('.markdownx-preview').innerHTML.slice(0, 200),"
+                " image: img && {complete: img.complete, width: img.naturalWidth, recorded: window.__settledImages.has(img)}}; }"
+            )
+            tab.page.evaluate("() => { window.__xss = undefined; setTimeout(() => alert(1), 0); }")
+            assert tab.ran()
+        finally:
             tab.close()
-    assert not found, "\n".join(found)
+
+    def test_visit_waits_for_the_editors_own_preview(self, plan, live_url, browser, monkeypatch):
+        """A visit returns only after markdownx has filled every preview itself.
+
+        Otherwise that late answer can replace what a test put in the preview before the test looks:
+        CI once saw the positive control above miss its payload that way.
+        """
+        render = editor_preview.render_markdown
+
+        def slow_render(text: str) -> str:
+            time.sleep(0.5)
+            return render(text)
+
+        monkeypatch.setattr(editor_preview, "render_markdown", slow_render)
+        tab = Tab(browser, live_url, plan["editor"])
+        try:
+            assert not tab.visit("/admin/healthlib/article/add/")
+            widgets = tab.page.evaluate("() => document.getElementsByClassName('markdownx').length")
+            assert widgets >= 1
+            assert tab.page.evaluate("() => window.__markdownxAnswers") == widgets
+        finally:
+            tab.close()
+
+    def test_article_pages_every_payload(self, corpus, live_url, browser):
+        tab = Tab(browser, live_url)
+        try:
+            outcomes = [(p.id, tab.visit(f"/health/articles/x{i}/")) for i, p in corpus["payloads"]]
+        finally:
+            tab.close()
+        found = browser_check("article page", outcomes)
+        assert not found, "\n".join(found)
+
+    def test_markdownx_preview_every_payload(self, plan, live_url, browser):
+        """Every payload through the preview endpoint into the editor's preview pane, as the widget does it."""
+        tab = Tab(browser, live_url, plan["editor"])
+        try:
+            assert not tab.visit("/admin/healthlib/article/add/")
+            outcomes = []
+            for _index, payload in plan["payloads"]:
+                tab.page.evaluate(MARKDOWNX_PREVIEW, payload.text)
+                outcomes.append((payload.id, tab.ran()))
+            # And a few through the real widget: type into the editor, wait for markdownx to fill the preview.
+            editor = tab.page.locator("textarea.markdownx-editor").first
+            for _index, payload in plan["payloads"][:: max(1, len(plan["payloads"]) // 2)]:
+                editor.fill(payload.text + "\n\nwidget-probe")
+                tab.page.wait_for_function(
+                    "() => document.querySelector('.markdownx-preview').textContent.includes('widget-probe')"
+                )
+                outcomes.append((f"{payload.id} (widget)", tab.ran()))
+        finally:
+            tab.close()
+        found = browser_check("markdownx preview", outcomes)
+        assert not found, "\n".join(found)
+
+    def test_other_page_types_representative_payloads(self, corpus, plan, live_url, browser):
+        reader = Tab(browser, live_url)
+        staff, admin_tab = Tab(browser, live_url, plan["editor"]), Tab(browser, live_url, plan["root"])
+        found: list[str] = []
+        try:
+            for index, payload in corpus["payloads"][SUBSET]:
+                article, term = corpus["articles"][index], corpus["terms"][index]
+                pages = [
+                    ("glossary term page", reader, f"/health/glossary/t{index}/"),
+                    ("review trail page", reader, f"/health/articles/x{index}/reviews/"),
+                    ("search", reader, "/health/search/?" + urlencode({"q": benign(payload.text)})),
+                    ("shared preview link", reader, plan["links"][article.pk]),
+                    ("shared preview link", reader, plan["links"][term.pk]),
+                    ("staff preview", staff, f"/health/preview/revision/{article.latest_revision_id}/"),
+                    ("staff preview", staff, f"/health/preview/revision/{term.latest_revision_id}/"),
+                    ("admin review page (diff)", admin_tab, f"/admin/healthlib/reviewqueue/{article.pk}/"),
+                    ("admin history + compare", admin_tab,
+                     f"/admin/healthlib/article/{article.pk}/history/?a={article.live_revision_id}&b={article.latest_revision_id}"),
+                    ("admin change form", staff, f"/admin/healthlib/article/{article.pk}/change/"),
+                    ("admin change form", staff, f"/admin/healthlib/glossaryterm/{term.pk}/change/"),
+                    ("admin reviewer profile", admin_tab,
+                     f"/admin/healthlib/reviewerprofile/{plan['profiles'][index]}/change/"),
+                ]  # fmt: skip
+                for entry_point, tab, path in pages:
+                    found += browser_check(entry_point, [(payload.id, tab.visit(path))])
+            for path in ["/health/", "/health/articles/", "/health/glossary/"]:
+                found += browser_check("listing pages", [(path, reader.visit(path))])
+            for path in ["/admin/healthlib/article/", "/admin/healthlib/glossaryterm/", "/admin/healthlib/reviewqueue/",
+                         "/admin/healthlib/review/", "/admin/healthlib/workflowevent/", "/admin/healthlib/reviewerprofile/"]:  # fmt: skip
+                found += browser_check("admin changelists", [(path, admin_tab.visit(path))])
+        finally:
+            for tab in (reader, staff, admin_tab):
+                tab.close()
+        assert not found, "\n".join(found)
 
 
 def test_feeds_escape_plain_text_that_readers_render_as_html(db, editor, reviewer, django_capture_on_commit_callbacks):
