@@ -20,11 +20,11 @@ from django.utils.translation import gettext_lazy
 from markdownx.widgets import AdminMarkdownxWidget
 
 from healthlib import workflow
+from healthlib.content_schema import ARTICLE_FIELDS, TERM_FIELDS, clean_article_content
 from healthlib.diff import changed_fields
 from healthlib.exceptions import InvalidContent, StaleVersion, WorkflowError
 from healthlib.models import Article, GlossaryTerm, ProblemReport, Revision, content_hash
 from healthlib.models.reports import MAX_MESSAGE, MAX_NOTE
-from healthlib.models.schema import ARTICLE_FIELDS, TERM_FIELDS, clean_article_content
 
 REFERENCE_SEPARATOR = "|"
 _ERROR_KEY = re.compile(r"^(?P<field>\w+)(?:\[(?P<index>\d+)\])?(?:\.(?P<sub>\w+))?$")
@@ -347,7 +347,7 @@ class GlossaryTermAdminForm(ContentItemForm):
         }
 
     def cleaned_for_hash(self, content):
-        from healthlib.models.schema import clean_term_content
+        from healthlib.content_schema import clean_term_content
 
         return clean_term_content(content, own_slug=self.instance.slug)
 

@@ -56,7 +56,7 @@ def clear_live_content(item: Article | GlossaryTerm) -> None:
         item.live_related_slugs = []
 
 
-def save(item: Article | GlossaryTerm) -> None:
+def save(item: ContentItem) -> None:
     """Save the item with its stored reader page, and bring its term mentions in line (in the caller's
     transaction; every workflow transition saves through this)."""
     page = getattr(item, "live_page_html", None)
