@@ -35,6 +35,7 @@ test: $(STAMP) lint types migrations-check browser-deps redis-deps axe
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # mypy with django-stubs on the modules listed in pyproject.toml ([tool.mypy] files). Through `python -m`,
 # which puts the project root first on sys.path: the django-stubs plugin imports tests.settings, and a

@@ -19,7 +19,7 @@ Article bodies are assembled from a pool of markdown sections, each rendered onc
 HTML. That is exact for these sections (unique headings, no footnotes): the generator re-renders a
 sample of the articles in full and stops if any differs. Every live body (or, with ``--link-every N``,
 every Nth; the others keep the unlinked HTML) is then linked against
-the published glossary by the real linker (:class:`healthlib.glossary_linker.Glossary`), per article.
+the published glossary by the real linker (:class:`healthlib.glossary_automaton.Glossary`), per article.
 Search entries hold the summary and the plain text of the pooled parts (what indexing the linked body
 without its inline definitions gives, up to spacing around punctuation).
 
@@ -473,7 +473,7 @@ class Generator:
     # -- glossary
     def glossary(self) -> None:
         from healthlib.content_schema import clean_term_content
-        from healthlib.glossary_linker import Glossary, Term
+        from healthlib.glossary_automaton import Glossary, Term
         from healthlib.models import Kind, State, content_hash
         from healthlib.readability import measure
 
@@ -622,7 +622,7 @@ class Generator:
             live = fields["live_revision_id"] is not None
             slug = f"article-{number}"
             linked = live and number % args.link_every == 0
-            body_html = self.linker.link(html) if linked else (html if live else "")
+            body_html = self.linker.link(html).html if linked else (html if live else "")
             self.t_article.add(
                 contentitem_ptr_id=item_id, slug=slug, article_type=rng.choice(ARTICLE_TYPES),
                 live_title=title if live else "", live_summary=summary if live else "", live_body_html=body_html,
@@ -697,6 +697,7 @@ def store_pages(batch: int = 500) -> int:
     from django.db import transaction
 
     from healthlib import reader_pages
+    from healthlib.glossary_automaton import linked_term_slugs
     from healthlib.models import Article, TermMention
 
     fields = ["live_page_html", "live_page_key"]
@@ -711,7 +712,7 @@ def store_pages(batch: int = 500) -> int:
                 [
                     TermMention(article_id=a.pk, slug=slug)
                     for a in pending
-                    for slug in reader_pages.linked_term_slugs(a.live_body_html)
+                    for slug in linked_term_slugs(a.live_body_html)
                 ]
             )
         pending.clear()

@@ -1,13 +1,15 @@
 """Time glossary linking of a 5,000-word article against 10, 1,000 and 10,000 generated terms.
 
-Run: .venv/bin/python bench/glossary_linker.py [--db]
-(--db adds an end-to-end run against 10,000 terms stored in an in-memory SQLite database.)
+Run: .venv/bin/python bench/glossary_linker.py [--db] [--tokenizers]
+(--db adds an end-to-end run against 10,000 terms stored in an in-memory SQLite database;
+--tokenizers compares the linker's regex tokenizer with HTML parsers, see :func:`tokenizers`.)
 Prints the automaton build time and the median per-article link time (including the final sanitize),
 as CPU time of this process.
 """
 
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -20,7 +22,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from healthlib.glossary_linker import Glossary, Term  # noqa: E402
+from healthlib.glossary_automaton import Glossary, Term  # noqa: E402
 from healthlib.markup import render_document  # noqa: E402
 
 # CPU time of this process: on a shared, busy machine wall-clock time mostly measures the queue.
@@ -82,7 +84,7 @@ def main() -> None:
             timings = []
             for _ in range(40):
                 started = clock()
-                linked = glossary.link(html)
+                linked = glossary.link(html).html
                 timings.append(clock() - started)
             links = linked.count('class="glossary-term"')
             print(
@@ -124,7 +126,80 @@ def with_database(n: int = 10_000) -> None:
         print(f"{n} terms in SQLite, {label}: median {statistics.median(timings) * 1000:.2f} ms")
 
 
+# The linker's walk before it used selectolax: one regular expression split sanitized HTML into tags and
+# text runs (kept here to measure against, see tokenizers()).
+_TAG = re.compile(r'<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:[^>"]|"[^"]*")*)>')
+
+
+def _regex_tokenize(html: str) -> list[tuple[str, str, str, str]]:
+    tokens = []
+    position = 0
+    for match in _TAG.finditer(html):
+        if match.start() > position:
+            tokens.append(("text", "", "", html[position : match.start()]))
+        tokens.append(("end" if match.group(1) else "start", match.group(2).lower(), match.group(3), match.group(0)))
+        position = match.end()
+    if position < len(html):
+        tokens.append(("text", "", "", html[position:]))
+    return tokens
+
+
+def tokenizers(repeat: int = 60) -> None:
+    """What walking the HTML costs: the regex tokenizer the linker used before, selectolax (what it uses), lxml.
+
+    The linker visits every text node outside the excluded elements and serializes the document again.
+    Measured here without the linking itself (the same whichever way the document is walked): split +
+    join for the tokenizer; parse + read every text node + serialize for selectolax (lexbor) and lxml.
+    """
+    from selectolax.lexbor import LexborHTMLParser
+
+    try:
+        import lxml.html
+    except ImportError:  # not a dev dependency: measured when installed
+        lxml = None
+    html = article(terms(10), shared_syllables=False)
+
+    def regex() -> str:
+        return "".join(raw for _kind, _name, _attrs, raw in _regex_tokenize(html))
+
+    def selectolax() -> str:
+        tree = LexborHTMLParser(html, is_fragment=True)
+        for node in tree.css("*"):
+            for child in node.iter(include_text=True):
+                if child.is_text_node:
+                    child.text_content  # noqa: B018 (read each text, as a linker must)
+        return tree.html
+
+    def with_lxml() -> str:
+        fragments = lxml.html.fragments_fromstring(html)
+        for fragment in fragments:
+            if isinstance(fragment, str):
+                continue
+            for element in fragment.iter():
+                element.text, element.tail  # noqa: B018
+        return "".join(f if isinstance(f, str) else lxml.html.tostring(f, encoding="unicode") for f in fragments)
+
+    assert regex() == html
+    runs = [
+        ("regex tokenizer: split + join", regex),
+        ("selectolax (lexbor): parse + text nodes + serialize", selectolax),
+    ]
+    if lxml is not None:
+        runs.append(("lxml: parse + text nodes + serialize", with_lxml))
+    print(f"walking a {len(html.split())}-word article ({len(html)} chars of HTML), median of {repeat}:")
+    for label, run in runs:
+        timings = []
+        for _ in range(repeat):
+            started = clock()
+            run()
+            timings.append(clock() - started)
+        print(f"  {label}: {statistics.median(timings) * 1000:6.2f} ms")
+
+
 if __name__ == "__main__":
-    main()
+    if "--tokenizers" in sys.argv:
+        tokenizers()
+    else:
+        main()
     if "--db" in sys.argv:
         with_database()

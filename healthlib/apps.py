@@ -9,7 +9,9 @@ class HealthlibConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Here, not at the top: the app's modules import its models, which exist only once apps are loaded.
         from healthlib import (
+            cache,
             checks,  # noqa: F401  (registers the system checks)
             derived_work,
             notifications,
@@ -27,6 +29,4 @@ class HealthlibConfig(AppConfig):
         tasks.connect()
         reader_pages.connect()
         search.connect()
-        from healthlib import cache
-
         cache.connect()

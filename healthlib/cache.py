@@ -204,6 +204,8 @@ def connect() -> None:
         signal.connect(invalidate, dispatch_uid=f"healthlib.cache.{id(signal)}")
     # Topic changes retire pages through healthlib.derived_work, after commit and after the pages of
     # a renamed topic's articles are stored again.
+    # Imported here, not at the top: a site's wsgi.py imports this module (CachedPagesWSGI) before
+    # Django is set up, when models cannot be imported yet.
     from healthlib.models import Article
 
     setting_changed.connect(_forget_stack_digest, dispatch_uid="healthlib.cache.stack_digest")

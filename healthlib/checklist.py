@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from healthlib.conf import DEFAULTS, healthlib_settings
 from healthlib.exceptions import ChecklistFailed
+from healthlib.glossary_automaton import linked_term_slugs
 from healthlib.link_checks import broken_urls
+from healthlib.markup import render_document
 from healthlib.models import ContentItem, Decision, GlossaryTerm, Kind, Review, Revision
 
 REQUIRED = "required"
@@ -80,16 +79,6 @@ def _readability(item: ContentItem, revision: Revision):
     ) % {"grade": grade, "target": f"{target:g}"}
 
 
-class _LinkCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self.hrefs.extend(value for name, value in attrs if name == "href" and value)
-
-
 def _markdown_texts(item: ContentItem, revision: Revision) -> list[str]:
     content = revision.content
     if item.kind == Kind.ARTICLE:
@@ -101,44 +90,21 @@ def _markdown_texts(item: ContentItem, revision: Revision) -> list[str]:
     ]
 
 
-def _term_slug(href: str) -> str | None:
-    """The glossary slug a link points to on this site, or None."""
-    parts = urlsplit(href)
-    if parts.scheme and parts.scheme not in ("http", "https"):
-        return None
-    if parts.netloc:
-        host = parts.hostname or ""
-        if host not in [h.lstrip(".") for h in settings.ALLOWED_HOSTS if h != "*"]:
-            return None
-    if not parts.path.startswith("/"):
-        return None
-    try:
-        match = resolve(unquote(parts.path))
-    except Resolver404:
-        return None
-    if "healthlib" in match.app_names and match.url_name == "term_detail":
-        return match.kwargs.get("slug")
-    return None
+def glossary_links(item: ContentItem, revision: Revision) -> list[str]:
+    """Slugs of the glossary terms the revision's text links to, in order of first appearance.
 
-
-def linked_term_slugs(item: ContentItem, revision: Revision) -> list[str]:
-    """Slugs of the glossary terms the revision's text links to, in order of first appearance."""
-    from healthlib.markup import render_document
-
-    collector = _LinkCollector()
+    Links an editor wrote by hand: as paths or as absolute URLs on one of ``ALLOWED_HOSTS``.
+    """
+    hosts = {host.lstrip(".") for host in settings.ALLOWED_HOSTS if host != "*"}
+    slugs: dict[str, None] = {}
     for text in _markdown_texts(item, revision):
         if text:
-            collector.feed(render_document(text).html)
-    slugs: list[str] = []
-    for href in collector.hrefs:
-        slug = _term_slug(href)
-        if slug and slug not in slugs:
-            slugs.append(slug)
-    return slugs
+            slugs.update(dict.fromkeys(linked_term_slugs(render_document(text).html, hosts=hosts)))
+    return list(slugs)
 
 
 def _glossary_published(item: ContentItem, revision: Revision):
-    slugs = linked_term_slugs(item, revision)
+    slugs = glossary_links(item, revision)
     if not slugs:
         return True, ""
     live = set(GlossaryTerm.objects.filter(slug__in=slugs, live_revision__isnull=False).values_list("slug", flat=True))

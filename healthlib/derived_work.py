@@ -25,12 +25,14 @@ import traceback
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import F, Min
+from django.db.models import F, Min, Q
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import Signal
 
-from healthlib import cache, glossary_linker, reader_pages
-from healthlib.models import ContentItem, DerivedWork, GlossaryTerm, Topic, WorkAction
+from healthlib import cache, glossary_linker, publishing
+from healthlib.glossary_automaton import name_variants
+from healthlib.models import Article, ContentItem, DerivedWork, GlossaryTerm, TermMention, Topic, WorkAction
+from healthlib.search import articles_with_phrases
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +131,26 @@ def _expand(row_id: int, term_id: int) -> None:
             return
         term = GlossaryTerm.objects.get(pk=term_id)
         # Not announced: the run that expands the row goes on to do its pages.
-        ids = glossary_linker.affected_article_ids(term)
+        ids = affected_article_ids(term)
         record_page_work(ids, action=WorkAction.RELINK_ARTICLE, announce=False)
+
+
+def affected_article_ids(term: GlossaryTerm) -> set[int]:
+    """Live articles whose page a change of ``term`` (published, renamed, archived) may change: those
+    that link it now (the term-mention index) and, when it is live, those whose text holds one of its
+    names (the search index). Both are index look-ups, never a scan of every body."""
+    ids = set(TermMention.objects.filter(slug=term.slug).values_list("article_id", flat=True))
+    if term.live_revision_id is not None:
+        names = {term.live_term, *(term.live_aliases or [])}
+        ids |= articles_with_phrases(sorted({v for name in names for v in name_variants(name or "")}))
+        # The search index is written after an article's publish commits: an article it does not hold
+        # yet (or holds as before its last publish) may mention the term too. A join on keys and dates,
+        # no body is read.
+        lagging = Article.objects.filter(live_revision__isnull=False).filter(
+            Q(search_entry__isnull=True) | Q(search_entry__indexed_at__lt=F("last_published_at"))
+        )
+        ids |= set(lagging.values_list("pk", flat=True))
+    return ids
 
 
 def _run_article(article_id: int, row_ids: list[int], glossary) -> bool:
@@ -145,9 +165,9 @@ def _run_article(article_id: int, row_ids: list[int], glossary) -> bool:
         if not rows:
             return False
         if any(action == WorkAction.RELINK_ARTICLE for _, action in rows):
-            glossary_linker.relink_article(article_id, glossary)
+            publishing.relink_article(article_id, glossary)
         else:
-            reader_pages.refresh(article_id)
+            publishing.refresh(article_id)
         DerivedWork.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
     return True
 

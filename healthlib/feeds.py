@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from healthlib.conf import healthlib_settings
 from healthlib.templatetags.healthlib import review_date
+from healthlib.views import live_articles
 
 # Characters XML 1.0 cannot carry. Content text may hold some (only NUL is refused on input, and
 # reviewer profiles are free text); Django's feed writer refuses them, which would make the feed a 500.
@@ -39,8 +40,6 @@ class LatestArticlesFeed(Feed):
         return reverse("healthlib:home")
 
     def items(self):
-        from healthlib.views import live_articles
-
         return (
             live_articles()
             .annotate(changed_at=Greatest("last_published_at", Coalesce("last_reviewed_at", "last_published_at")))

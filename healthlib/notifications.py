@@ -19,6 +19,7 @@ from django.urls import NoReverseMatch, reverse
 
 from healthlib import signals
 from healthlib.conf import healthlib_settings
+from healthlib.workflow import contributors
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +74,6 @@ def send(name: str, recipients: list[str], context: dict) -> int:
 
 
 def on_submitted(sender, item, revision, user, event, **kwargs):
-    from healthlib.workflow import contributors
-
     context = {"item": item, "revision": revision, "user": user, "event": event}
     send("submitted", reviewers_for(item, contributors(item, revision)), context)
 

@@ -6,7 +6,7 @@ related articles (other articles come and go) and the site's address (readers ma
 more than one host). :func:`derive` renders the whole page when the article changes (publish,
 reaffirm, archive, a new review interval, new filing details, a glossary re-link, a topic
 renamed), with a marker where the related articles go and a placeholder origin in absolute URLs,
-and stores it with the glossary terms its body links to. An anonymous reader's request then costs
+and :mod:`healthlib.publishing` stores it with the glossary terms its body links to. An anonymous reader's request then costs
 one query for the stored page and one for the related articles, and two string replacements: no
 markdown, glossary, ORM-heavy or template work for the article.
 
@@ -22,13 +22,12 @@ stores fresh pages for every live article. Pages are stored as anonymous readers
 from __future__ import annotations
 
 import hashlib
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.template import engines
 from django.template.loader import render_to_string
@@ -36,9 +35,11 @@ from django.urls import get_script_prefix, reverse
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
-from healthlib import purge, structured_data
+from healthlib import structured_data
 from healthlib.ad_slots import split_for_ads
 from healthlib.conf import DEFAULTS, healthlib_settings
+from healthlib.glossary_automaton import linked_term_slugs, term_path_prefix
+from healthlib.models import Article, ArticleType, ContentItem, GlossaryTerm
 
 #: Where the related articles go in a stored page (an HTML comment: the sanitizer removes comments
 #: from article bodies and titles are escaped, so content cannot forge it).
@@ -128,31 +129,8 @@ def clear_fingerprint_cache(**kwargs) -> None:
 # ---------------------------------------------------------------- glossary mentions
 
 
-_GLOSSARY_HREF = re.compile(r'href="([^"]*)"')
-
-
-def term_path_prefix() -> str:
-    """The glossary term URL without the slug: ``/health/glossary/`` (slugs are URL-safe ASCII)."""
-    return reverse("healthlib:term_detail", kwargs={"slug": "x"})[:-2]
-
-
-def linked_term_slugs(body_html: str) -> list[str]:
-    """Slugs of glossary terms the body links to, in order of first appearance."""
-    prefix = term_path_prefix()
-    slugs: list[str] = []
-    for href in _GLOSSARY_HREF.findall(body_html):
-        path = href.split("#", 1)[0]
-        if path.startswith(prefix) and path.endswith("/"):
-            slug = path[len(prefix) : -1]
-            if slug and "/" not in slug and slug not in slugs:
-                slugs.append(slug)
-    return slugs
-
-
 def mentioned_terms(body_html: str) -> list[MentionedTerm]:
     """The live glossary terms the body links to, in order of first appearance."""
-    from healthlib.models import GlossaryTerm
-
     slugs = linked_term_slugs(body_html)
     if not slugs:
         return []
@@ -177,8 +155,6 @@ def policy_links() -> dict[str, str]:
 
 def render_block(article) -> SafeString:
     """The ``<article>`` element: header, contents, body with advertising slots, references, review line."""
-    from healthlib.models import ArticleType
-
     is_policy = article.article_type == ArticleType.POLICY
     context: dict[str, Any] = {
         "article": article,
@@ -211,8 +187,6 @@ def _related_sql() -> str:
     than a join + DISTINCT, and live titles are never empty: the database walks the live_title index
     and stops after a handful of rows. ``tests/test_reader_pages.py`` checks it against the ORM.
     """
-    from healthlib.models import Article, ArticleType, ContentItem
-
     q = connection.ops.quote_name
     article, item = Article._meta, ContentItem._meta
     through = Article.topics.through._meta
@@ -281,8 +255,6 @@ def request_origin(request: HttpRequest) -> str:
 @lru_cache(maxsize=1)
 def _stored_page_sql() -> str:
     """The stored page of a live article by slug; hand-written for the reason given in :func:`_related_sql`."""
-    from healthlib.models import Article, ContentItem
-
     q = connection.ops.quote_name
     article, item = Article._meta, ContentItem._meta
     return (
@@ -298,8 +270,6 @@ def stored_response(request: HttpRequest, slug: str) -> HttpResponse | None:
 
     Raises nothing for a missing article: the caller's full render answers with the 404.
     """
-    from healthlib.models import Article
-
     # raw(): no query building, but the database's values still go through the fields' converters.
     article = next(iter(Article.objects.raw(_stored_page_sql(), [slug])), None)
     if article is None or not article.live_page_html or article.live_page_key != fingerprint():
@@ -310,11 +280,12 @@ def stored_response(request: HttpRequest, slug: str) -> HttpResponse | None:
     return response
 
 
-# ---------------------------------------------------------------- storing
+# ---------------------------------------------------------------- deriving
 
 
 def derive(article) -> None:
-    """Set the article's stored page and fingerprint from its live fields (not saved)."""
+    """Set the article's stored page and fingerprint from its live fields (not saved; stored by
+    :mod:`healthlib.publishing`)."""
     if article.live_revision_id is None:
         article.live_page_html = article.live_page_key = ""
         return
@@ -328,56 +299,6 @@ def derive(article) -> None:
     # No request: the page is rendered as an anonymous reader sees it, without context processors.
     article.live_page_html = render_to_string(page_templates(article.article_type), context)
     article.live_page_key = fingerprint()
-
-
-def save_mentions(article) -> None:
-    """Bring the article's rows in the term-mention index (the term page's "articles that use this
-    term") in line with its live body, writing only what differs: a page stored again for new
-    templates or dates has the same links, and re-storing every page after a deploy writes no rows."""
-    from healthlib.models import TermMention
-
-    linked = set(linked_term_slugs(article.live_body_html)) if article.live_revision_id else set()
-    rows = TermMention.objects.filter(article_id=article.pk)
-    indexed = set(rows.values_list("slug", flat=True))
-    if indexed - linked:
-        rows.filter(slug__in=indexed - linked).delete()
-    TermMention.objects.bulk_create(
-        [TermMention(article_id=article.pk, slug=slug) for slug in sorted(linked - indexed)]
-    )
-    purge.record_links(article, sorted(linked - indexed))  # their pages list it; its edge copy lacks their tags
-
-
-def refresh(article_id: int) -> bool:
-    """Re-derive and store one article's page from the database's current row, under a row lock.
-
-    For changes outside the workflow's transitions (a glossary re-link, a renamed topic, a deploy).
-    Returns whether anything changed.
-    """
-    from healthlib.models import Article, ContentItem
-
-    with transaction.atomic():
-        # The same row lock the workflow's transitions take, so a transition cannot interleave.
-        if not ContentItem.objects.select_for_update().filter(pk=article_id).values_list("pk", flat=True).exists():
-            return False
-        article = Article.objects.get(pk=article_id)
-        before = (article.live_page_html, article.live_page_key)
-        derive(article)
-        if before == (article.live_page_html, article.live_page_key):
-            return False
-        Article.objects.filter(pk=article.pk).update(
-            live_page_html=article.live_page_html, live_page_key=article.live_page_key
-        )
-        if before[0] != article.live_page_html:  # the body, and so its glossary links, may have changed
-            save_mentions(article)
-    return True
-
-
-def refresh_all() -> int:
-    """Store the page of every live article again (after a deploy changed templates or settings)."""
-    from healthlib.models import Article
-
-    ids = Article.objects.filter(live_revision__isnull=False).values_list("pk", flat=True)
-    return sum(refresh(article_id) for article_id in list(ids))
 
 
 def connect() -> None:

@@ -39,8 +39,7 @@ def due(now: datetime.datetime | None = None):
 
 
 def _specific(item: ContentItem) -> Article | GlossaryTerm:
-    model = Article if item.kind == "article" else GlossaryTerm
-    return model.objects.get(pk=item.pk)
+    return ContentItem.specific_model(item.kind).objects.get(pk=item.pk)
 
 
 def publish_due(now: datetime.datetime | None = None) -> PublishedItems:

@@ -25,12 +25,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from healthlib import problem_reports, reader_pages, structured_data
+from healthlib import problem_reports, publishing, reader_pages, structured_data
 from healthlib.cache import positive_int, reader_page
 from healthlib.conf import healthlib_settings
 from healthlib.exceptions import TransitionNotAllowed
 from healthlib.forms import ProblemReportForm
 from healthlib.models import Article, ArticleType, Decision, GlossaryTerm, Kind, Review, Revision, Topic
+from healthlib.search import search as run_search
 
 LETTERS = list(ascii_uppercase)
 OTHER = "#"
@@ -240,8 +241,6 @@ def _search_text(value: str) -> str | None:
 
 @reader_page(store=False, query={"q": _search_text, "page": positive_int})
 def search(request: HttpRequest) -> HttpResponse:
-    from healthlib.search import search as run_search
-
     query = request.GET.get("q", "")
     page_size = healthlib_settings.SEARCH_PAGE_SIZE
     page_number = int(request.GET.get("page", "1"))  # normalised by reader_page
@@ -321,7 +320,7 @@ def preview_revision(request: HttpRequest, pk: int) -> HttpResponse:
     # A copy of the item with the revision copied into its live fields, rendered by the publish
     # pipeline; the copy is never saved.
     specific = copy.copy(item.specific())
-    specific.set_live_content(revision)
+    publishing.set_live_content(specific, revision)
     reviews = list(
         Review.objects.filter(revision=revision, decision__in=[Decision.APPROVED, Decision.REAFFIRMED]).order_by(
             "reviewed_at"

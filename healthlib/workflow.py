@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from healthlib import checklist, credentials, derived_work, purge, reader_pages, signals
+from healthlib import checklist, credentials, derived_work, publishing, purge, signals
 from healthlib.conf import healthlib_settings
 from healthlib.content_schema import clean_article_content, clean_term_content
 from healthlib.exceptions import (
@@ -43,6 +43,7 @@ from healthlib.exceptions import (
     StaleVersion,
     TransitionNotAllowed,
 )
+from healthlib.markup import render_document
 from healthlib.models import (
     Article,
     ArticleType,
@@ -206,8 +207,9 @@ def _lock(item: ContentItem) -> Article | GlossaryTerm: ...
 def _lock(item: ContentItem) -> Article | GlossaryTerm:
     """Lock the item's row for the rest of the transaction and return a fresh copy."""
     ContentItem.objects.select_for_update().filter(pk=item.pk).values_list("pk", flat=True).get()
-    model = Article if item.kind == Kind.ARTICLE else GlossaryTerm
-    return model.objects.select_related("latest_revision", "live_revision").get(pk=item.pk)
+    return (
+        ContentItem.specific_model(item.kind).objects.select_related("latest_revision", "live_revision").get(pk=item.pk)
+    )
 
 
 def _full_clean(item: ContentItem, exclude: list[str]) -> None:
@@ -293,8 +295,6 @@ def _clean_content(
 
 
 def _new_revision(item: ContentItem, user: _User, content: dict[str, Any], based_on: Revision | None) -> Revision:
-    from healthlib.markup import render_document
-
     kind_is_article = item.kind == Kind.ARTICLE
     text = (
         "\n\n".join([content["summary"], content["body"]])
@@ -404,12 +404,7 @@ def _finish(
     review: Review | None = None,
 ) -> WorkflowEvent:
     """Save the item (with its stored reader page), write its one audit event and queue the signal for after commit."""
-    page = getattr(item, "live_page_html", None)
-    if isinstance(item, Article):
-        reader_pages.derive(item)
-    item.save()
-    if isinstance(item, Article) and item.live_page_html != page:  # the body, and its links, may differ
-        reader_pages.save_mentions(item)
+    publishing.save(item)
     if isinstance(item, GlossaryTerm) and signal in (signals.published, signals.archived):
         # Recorded in this transaction, done after commit (healthlib.derived_work): never half-done.
         derived_work.record_term_change(item)
@@ -721,7 +716,7 @@ def publish(item: ContentItem, user: _User, *, revision: Revision | int | None =
         ]
         fresh.next_review_due = fresh.compute_next_review_due()
         fresh.publish_at = None
-        fresh.set_live_content(latest)
+        publishing.set_live_content(fresh, latest)
         _finish(
             fresh, action="publish", from_state=State.APPROVED, user=user, revision=latest, signal=signals.published
         )
@@ -858,7 +853,7 @@ def archive(
         fresh.live_revision = None
         fresh.next_review_due = None
         fresh.publish_at = None
-        fresh.clear_live_content()
+        publishing.clear_live_content(fresh)
         _finish(
             fresh, action="archive", from_state=from_state, user=user, revision=fresh.latest_revision,
             comment=comment, signal=signals.archived,

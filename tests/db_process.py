@@ -141,22 +141,22 @@ def page_check() -> dict:
     from django.apps import apps
 
     from healthlib import glossary_linker, reader_pages
+    from healthlib.glossary_automaton import linked_term_slugs
+    from healthlib.markup import render_document
     from healthlib.models import Article, TermMention
 
     glossary = glossary_linker.get_glossary()
     stale = []
     for article in Article.objects.filter(live_revision__isnull=False).select_related("live_revision"):
         fresh = Article.objects.get(pk=article.pk)
-        fresh.live_body_html = glossary.link(
-            glossary_linker.render_document(article.live_revision.content["body"]).html
-        )
+        fresh.live_body_html = glossary.link(render_document(article.live_revision.content["body"]).html).html
         reader_pages.derive(fresh)
         mentions = set(TermMention.objects.filter(article=article).values_list("slug", flat=True))
         stored = (article.live_body_html, article.live_page_html, mentions)
         if (
             fresh.live_body_html,
             fresh.live_page_html,
-            set(reader_pages.linked_term_slugs(fresh.live_body_html)),
+            set(linked_term_slugs(fresh.live_body_html)),
         ) != stored:
             stale.append(article.slug)
     # By name, so that the check also runs on a healthlib without the table (proving the test fails there).
@@ -174,11 +174,11 @@ TASK_BACKENDS = {
 def hang_at(stage: str, after: int, marker: Path) -> None:
     """Make the ``after``-th run of a step of the derived work write ``marker`` and hang, inside its
     transaction, until the test kills the process."""
-    from healthlib import cache, glossary_linker, reader_pages
+    from healthlib import cache, derived_work, publishing
 
     module, name = {
-        "expand": (glossary_linker, "affected_article_ids"),
-        "page": (reader_pages, "refresh"),
+        "expand": (derived_work, "affected_article_ids"),
+        "page": (publishing, "refresh"),
         "purge": (cache, "invalidate"),
     }[stage]
     original, calls = getattr(module, name), 0

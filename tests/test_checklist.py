@@ -136,7 +136,7 @@ def test_glossary_terms_have_no_summary_or_reference_rules(editor):
 def test_link_to_unpublished_term_blocks_submit(editor, reviewer, link):
     make_term(editor)
     article = new_article(editor, body=f"Immune cells fight cancer: {link}")
-    assert checklist.linked_term_slugs(article, article.latest_revision) == ["t-cell"]
+    assert checklist.glossary_links(article, article.latest_revision) == ["t-cell"]
     result = results(article)["glossary_published"]
     assert result.passed is False and "t-cell" in result.message
     with pytest.raises(ChecklistFailed, match="t-cell"):
@@ -178,7 +178,7 @@ def test_archived_term_counts_as_unpublished(editor, reviewer):
 )
 def test_other_links_are_not_glossary_links(editor, body):
     article = new_article(editor, body=body)
-    assert checklist.linked_term_slugs(article, article.latest_revision) == []
+    assert checklist.glossary_links(article, article.latest_revision) == []
     assert results(article)["glossary_published"].passed is True
 
 

@@ -24,7 +24,7 @@ from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connection, connections
 from django.utils import timezone
 
-from healthlib import workflow
+from healthlib import publishing, workflow
 from healthlib.models import Article, ContentItem, GlossaryTerm, Review, Revision, State, WorkflowEvent
 from tests.conftest import ARTICLE_CONTENT, edited
 from tests.db_process import counts
@@ -129,7 +129,7 @@ def test_a_crash_rendering_the_live_page_leaves_the_old_page_live(live, editor, 
     item = Article.objects.get(pk=live.pk)
     before = snapshot(item)
     page = client.get(item.get_absolute_url()).content
-    monkeypatch.setattr(Article, "set_live_content", boom)
+    monkeypatch.setattr(publishing, "set_live_content", boom)
     with pytest.raises(Boom):
         workflow.publish(item, editor)
     monkeypatch.undo()
@@ -161,17 +161,17 @@ def test_an_error_at_commit_writes_nothing(approved, editor, monkeypatch, client
     Django's foreign keys at commit): the database refuses the whole transaction."""
     before = snapshot(approved)
     sent = len(mail.outbox)
-    original = Article.set_live_content
+    original = publishing.set_live_content
 
-    def plant_a_dangling_reference(self, revision):
-        original(self, revision)
+    def plant_a_dangling_reference(item, revision):
+        original(item, revision)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {Article.topics.through._meta.db_table} (article_id, topic_id) VALUES (%s, %s)",
-                [self.pk, 987654321],
+                [item.pk, 987654321],
             )
 
-    monkeypatch.setattr(Article, "set_live_content", plant_a_dangling_reference)
+    monkeypatch.setattr(publishing, "set_live_content", plant_a_dangling_reference)
     with pytest.raises(IntegrityError):
         workflow.publish(approved, editor)
     monkeypatch.undo()
@@ -218,7 +218,7 @@ def test_a_crash_in_a_scheduled_publish_is_logged_reported_and_leaves_it_schedul
     workflow.schedule_publish(approved, editor, at=timezone.now() + datetime.timedelta(hours=1))
     ContentItem.objects.filter(pk=approved.pk).update(publish_at=timezone.now() - datetime.timedelta(minutes=1))
     before = snapshot(approved)
-    monkeypatch.setattr(Article, "set_live_content", boom)
+    monkeypatch.setattr(publishing, "set_live_content", boom)
     with caplog.at_level(logging.WARNING, logger="healthlib"), pytest.raises(SystemExit) as exit:
         call_command("healthlib_publish_scheduled")
     assert exit.value.code == 1  # cron mails a failing job's output to its owner

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from healthlib import reader_pages
+from healthlib import publishing, reader_pages
 from healthlib.models import Article, ArticleType, TermMention, Topic
 from tests import reader_fixtures
 from tests.conftest import ARTICLE_CONTENT, edited
@@ -273,7 +273,7 @@ def test_only_a_topics_name_or_slug_re_stores_its_articles(
     library, topic, monkeypatch, django_capture_on_commit_callbacks
 ):
     refreshed: list[int] = []
-    monkeypatch.setattr(reader_pages, "refresh", refreshed.append)
+    monkeypatch.setattr(publishing, "refresh", refreshed.append)
     with django_capture_on_commit_callbacks(execute=True):
         topic.description = "A new description (shown on the topic page only)."
         topic.save()

@@ -21,7 +21,8 @@ from django.db import connection
 from django.db.models import Q
 from django.test import override_settings
 
-from healthlib import derived_work, glossary_linker, search, tasks, workflow
+from healthlib import derived_work, glossary_automaton, glossary_linker, publishing, search, tasks, workflow
+from healthlib.markup import render_document
 from healthlib.models import Article, DerivedWork, GlossaryTerm, WorkAction
 from tests import reader_fixtures
 from tests.conftest import ARTICLE_CONTENT, edited
@@ -202,14 +203,14 @@ def test_a_failing_article_keeps_its_row_and_error_and_the_rest_is_done(wf, edit
     articles = live_articles(wf, editor, reviewer, 3)
     item = approved_term(editor, reviewer)
     workflow.publish(item, editor)
-    original = glossary_linker.relink_article
+    original = publishing.relink_article
 
     def fail_on_second(article_id, glossary=None):
         if article_id == articles[1].pk:
             raise ValueError("renderer exploded")
         return original(article_id, glossary)
 
-    monkeypatch.setattr(glossary_linker, "relink_article", fail_on_second)
+    monkeypatch.setattr(publishing, "relink_article", fail_on_second)
     with pytest.raises(tasks.DerivedWorkFailed):
         tasks.run_derived_work.call()
     row = DerivedWork.objects.get(action=WorkAction.RELINK_ARTICLE)
@@ -219,7 +220,7 @@ def test_a_failing_article_keeps_its_row_and_error_and_the_rest_is_done(wf, edit
     # The failed page keeps its old, consistent state; the cached pages are retired for the others
     # (a failing page never holds back the purges of later changes, such as a renamed topic's).
     assert not DerivedWork.objects.filter(action=WorkAction.PURGE).exists()
-    monkeypatch.setattr(glossary_linker, "relink_article", original)
+    monkeypatch.setattr(publishing, "relink_article", original)
     call_command("healthlib_relink", "--pending", verbosity=0)
     assert linked(articles[1])
     assert not DerivedWork.objects.exists()
@@ -234,7 +235,7 @@ def test_a_failing_relink_never_fails_the_editors_publish(
     def explode(*args):
         raise ValueError("renderer exploded")
 
-    monkeypatch.setattr(glossary_linker, "relink_article", explode)
+    monkeypatch.setattr(publishing, "relink_article", explode)
     client.force_login(editor)
     with django_capture_on_commit_callbacks(execute=True):  # the immediate backend runs the task here
         response = client.post(action_url(item, "publish"), {"revision": item.latest_revision_id})
@@ -312,9 +313,9 @@ def test_editors_without_the_view_permission_do_not_see_the_work(client, editor)
 
 def old_scan(term) -> set[int]:
     """The scan this replaced: every live body, ``icontains`` each name variant (kept here as the reference)."""
-    query = Q(live_body_html__contains=f'href="{html_lib.escape(glossary_linker.term_url(term.slug))}"')
+    query = Q(live_body_html__contains=f'href="{html_lib.escape(glossary_automaton.term_url(term.slug))}"')
     for name in {term.live_term, *(term.live_aliases or [])}:
-        for variant in glossary_linker.name_variants(name or ""):
+        for variant in glossary_automaton.name_variants(name or ""):
             query |= Q(live_body_html__icontains=html_lib.escape(variant, quote=False))
     return set(Article.objects.filter(live_revision__isnull=False).filter(query).values_list("pk", flat=True))
 
@@ -332,14 +333,14 @@ def test_the_index_look_up_finds_what_the_old_scan_found_on_the_content_pack(
     assert len(terms) > 20 and Article.objects.filter(live_revision__isnull=False).count() > 10
     differ = agree = 0
     for item in terms:
-        old, new = old_scan(item), glossary_linker.affected_article_ids(item)
+        old, new = old_scan(item), derived_work.affected_article_ids(item)
         agree += len(old & new)
         # Where they differ (the scan matches inside other words; the index also holds titles and
         # summaries, and text across inline tags), re-linking the article changes nothing: the pages
         # a term change re-links are the same either way.
         for article in Article.objects.filter(pk__in=old ^ new).select_related("live_revision"):
             differ += 1
-            body = glossary.link(glossary_linker.render_document(article.live_revision.content["body"]).html)
+            body = glossary.link(render_document(article.live_revision.content["body"]).html).html
             assert body == article.live_body_html, (item.slug, article.slug)
         # Every article that links the term is found.
         assert {a.pk for a in Article.objects.filter(live_body_html__contains=f"/glossary/{item.slug}/")} <= new
@@ -351,7 +352,7 @@ def test_articles_not_yet_in_the_search_index_are_still_candidates(wf, editor, r
     search.unindex_item(article)
     item = approved_term(editor, reviewer)
     workflow.publish(item, editor)
-    assert article.pk in glossary_linker.affected_article_ids(item)
+    assert article.pk in derived_work.affected_article_ids(item)
 
 
 @pytest.mark.parametrize("spelling", ["T-cell", "T cell", "T\u2011cell", "t\u00a0cell"])

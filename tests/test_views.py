@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.http import http_date, parse_http_date
 
 from healthlib import cache as page_cache
-from healthlib import reader_pages
+from healthlib import publishing
 from healthlib.ad_slots import split_for_ads, top_level_h2_offsets
 from healthlib.models import Topic
 from tests import reader_fixtures
@@ -266,7 +266,7 @@ def test_article_page_with_ads_is_rendered_per_request_until_stored_again(
     with django_assert_max_num_queries(5):
         rendered = text(client.get("/health/articles/big/"))
     assert rendered.count('class="healthlib-ad"') == 3
-    reader_pages.refresh_all()  # what `healthlib_relink --pages-only` does after such a deploy
+    publishing.refresh_all()  # what `healthlib_relink --pages-only` does after such a deploy
     caches["default"].clear()
     with django_assert_num_queries(2):
         stored = text(client.get("/health/articles/big/"))

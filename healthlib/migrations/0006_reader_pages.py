@@ -7,7 +7,7 @@ from django.db import migrations, models
 def index_term_mentions(apps, schema_editor):
     """Fill the term-mention index from the stored bodies; the pages are stored by ``healthlib_relink``
     (until then each article page renders its block per request, as before)."""
-    from healthlib.reader_pages import linked_term_slugs
+    from healthlib.glossary_automaton import linked_term_slugs
 
     Article = apps.get_model("healthlib", "Article")
     TermMention = apps.get_model("healthlib", "TermMention")

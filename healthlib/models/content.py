@@ -17,12 +17,11 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from healthlib.conf import healthlib_settings
+from healthlib.models.revisions import Revision
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models.sql.compiler import SQLCompiler
-
-    from healthlib.models.revisions import Revision
 
 
 class ProtectedContentError(Exception):
@@ -33,8 +32,6 @@ class ContentItemQuerySet(models.QuerySet):
     """Bulk deletes refuse, like :meth:`ContentItem.delete`, when any item has a revision history."""
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        from healthlib.models.revisions import Revision
-
         protected = Revision.objects.filter(item__in=self.values("pk")).values("item_id").distinct().count()
         if protected:
             raise ProtectedContentError(
@@ -221,25 +218,33 @@ class ContentItem(models.Model):
             return None
         return last_reviewed.date() + datetime.timedelta(days=self.effective_review_interval_days)
 
+    @staticmethod
+    def specific_model(kind: str) -> type[Article] | type[GlossaryTerm]:
+        """The model of items of this ``kind``: Article or GlossaryTerm."""
+        return Article if kind == Kind.ARTICLE else GlossaryTerm
+
     def specific(self) -> Article | GlossaryTerm:
-        """The Article or GlossaryTerm behind this item."""
+        """The Article or GlossaryTerm behind this item (one query, unless it is one or was selected with it)."""
         if isinstance(self, (Article, GlossaryTerm)):
             return self
-        return self.article if self.kind == Kind.ARTICLE else self.glossaryterm
+        # The parent-to-child accessor is the child model's name in lower case ("article", "glossaryterm").
+        return getattr(self, self.specific_model(self.kind).__name__.lower())
 
 
 class Article(ContentItem):
     slug = models.SlugField(_("slug"), max_length=200, unique=True, help_text=_("The article's web address."))
     article_type = models.CharField(_("article type"), max_length=20, choices=ArticleType.choices)
     topics = models.ManyToManyField(Topic, blank=True, related_name="articles", verbose_name=_("topics"))
-    # Reader-facing copy of the live revision, written only by the publish transition.
+    # Reader-facing copy of the live revision, written only by the publish transition
+    # (healthlib.publishing.set_live_content).
     live_title = models.CharField(max_length=300, blank=True, editable=False)
     live_summary = models.TextField(blank=True, editable=False)
     live_body_html = models.TextField(blank=True, editable=False)
     live_toc_html = models.TextField(blank=True, editable=False)
     live_references = models.JSONField(default=list, editable=False)
-    # Derived from the live fields when they change (healthlib.reader_pages), so that a reader
-    # request does no markdown, glossary or template work for the article itself: the whole page
+    # Derived from the live fields when they change (healthlib.reader_pages renders it,
+    # healthlib.publishing stores it), so that a reader request does no markdown, glossary or
+    # template work for the article itself: the whole page
     # as an anonymous reader sees it (with a marker for the related articles and a placeholder
     # origin), and the fingerprint of the templates and settings it was rendered with.
     live_page_html = models.TextField(blank=True, editable=False)
@@ -259,27 +264,11 @@ class Article(ContentItem):
     def get_absolute_url(self) -> str:
         return reverse("healthlib:article_detail", kwargs={"slug": self.slug})
 
-    def set_live_content(self, revision: Revision) -> None:
-        """Copy a revision into the reader-facing fields. Called only by the publish transition."""
-        from healthlib.glossary_linker import link_article_html
-        from healthlib.markup import render_document
-
-        content = revision.content
-        document = render_document(content["body"])
-        self.live_title = content["title"]
-        self.live_summary = content["summary"]
-        self.live_body_html = link_article_html(document.html)
-        self.live_toc_html = document.toc_html
-        self.live_references = content["references"]
-
-    def clear_live_content(self) -> None:
-        self.live_title = self.live_summary = self.live_body_html = self.live_toc_html = ""
-        self.live_references = []
-
 
 class GlossaryTerm(ContentItem):
     slug = models.SlugField(_("slug"), max_length=200, unique=True, help_text=_("The term's web address."))
-    # Reader-facing copy of the live revision, written only by the publish transition.
+    # Reader-facing copy of the live revision, written only by the publish transition
+    # (healthlib.publishing.set_live_content).
     live_term = models.CharField(max_length=200, blank=True, editable=False)
     live_aliases = models.JSONField(default=list, editable=False)
     live_pronunciation = models.CharField(max_length=200, blank=True, editable=False)
@@ -299,25 +288,6 @@ class GlossaryTerm(ContentItem):
 
     def get_absolute_url(self) -> str:
         return reverse("healthlib:term_detail", kwargs={"slug": self.slug})
-
-    def set_live_content(self, revision: Revision) -> None:
-        """Copy a revision into the reader-facing fields. Called only by the publish transition."""
-        from healthlib.markup import render_markdown
-
-        content = revision.content
-        self.live_term = content["term"]
-        self.live_aliases = content["aliases"]
-        self.live_pronunciation = content["pronunciation"]
-        self.live_short_definition = content["short_definition"]
-        self.live_full_definition_html = render_markdown(content["full_definition"])
-        self.live_professional_definition_html = render_markdown(content["professional_definition"])
-        self.live_related_slugs = content["related_terms"]
-
-    def clear_live_content(self) -> None:
-        self.live_term = self.live_pronunciation = self.live_short_definition = ""
-        self.live_full_definition_html = self.live_professional_definition_html = ""
-        self.live_aliases = []
-        self.live_related_slugs = []
 
 
 class _InRangeExact(RelatedExact):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from healthlib import cache, derived_work, glossary_linker, reader_pages, tasks
+from healthlib import cache, derived_work, publishing, tasks
 
 
 class Command(BaseCommand):
@@ -35,10 +35,10 @@ class Command(BaseCommand):
         if options["pending"]:
             return
         if options["pages_only"]:
-            changed = reader_pages.refresh_all()
+            changed = publishing.refresh_all()
             self.stdout.write(_("Stored %(n)d article page(s) again.") % {"n": changed})
         else:
-            changed = glossary_linker.relink_articles()
+            changed = publishing.relink_articles()
             self.stdout.write(_("Re-linked %(n)d article(s).") % {"n": changed})
         if changed:
             cache.invalidate()  # after the pages are stored, so no reader keeps an old copy
