@@ -227,8 +227,9 @@ class TermContentForm(forms.Form):
 
     def __init__(self, data: dict, *, known_slugs: set[str] | None = None, own_slug: str = "") -> None:
         super().__init__(data)
-        self.fields["related_terms"].known_slugs = known_slugs
-        self.fields["related_terms"].own_slug = own_slug
+        related = self.fields["related_terms"]
+        assert isinstance(related, RelatedTermsField)  # for type checkers: the field declared above
+        related.known_slugs, related.own_slug = known_slugs, own_slug
 
 
 # ---------------------------------------------------------------- cleaning
@@ -242,7 +243,7 @@ def _clean(form: forms.Form, allowed: tuple[str, ...], errors: dict[str, list[st
         errors.setdefault(where, []).append(message % {"f": unknown})
     prefix = "" if where == "content" else f"{where}."
     for name, messages in form.errors.items():
-        errors.setdefault(prefix + name, []).extend(messages)
+        errors.setdefault(prefix + name, []).extend(str(message) for message in messages)
     return form.cleaned_data
 
 

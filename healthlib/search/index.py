@@ -67,8 +67,9 @@ def reindex() -> int:
         SearchEntry.objects.all().delete()
         for model in (Article, GlossaryTerm):
             for item in model.objects.filter(live_revision__isnull=False).iterator(chunk_size=200):
-                SearchEntry.objects.create(item_id=item.pk, url=item.get_absolute_url(), **entry_fields(item))
-                count += 1
+                if (fields := entry_fields(item)) is not None:
+                    SearchEntry.objects.create(item_id=item.pk, url=item.get_absolute_url(), **fields)
+                    count += 1
         backend().rebuild()
     return count
 
