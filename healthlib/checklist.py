@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -21,7 +20,9 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from healthlib.conf import DEFAULTS, healthlib_settings
 from healthlib.exceptions import ChecklistFailed
+from healthlib.html import link_targets
 from healthlib.link_checks import broken_urls
+from healthlib.markup import render_document
 from healthlib.models import ContentItem, Decision, GlossaryTerm, Kind, Review, Revision
 
 REQUIRED = "required"
@@ -80,16 +81,6 @@ def _readability(item: ContentItem, revision: Revision):
     ) % {"grade": grade, "target": f"{target:g}"}
 
 
-class _LinkCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self.hrefs.extend(value for name, value in attrs if name == "href" and value)
-
-
 def _markdown_texts(item: ContentItem, revision: Revision) -> list[str]:
     content = revision.content
     if item.kind == Kind.ARTICLE:
@@ -123,17 +114,12 @@ def _term_slug(href: str) -> str | None:
 
 def linked_term_slugs(item: ContentItem, revision: Revision) -> list[str]:
     """Slugs of the glossary terms the revision's text links to, in order of first appearance."""
-    from healthlib.markup import render_document
-
-    collector = _LinkCollector()
-    for text in _markdown_texts(item, revision):
-        if text:
-            collector.feed(render_document(text).html)
     slugs: list[str] = []
-    for href in collector.hrefs:
-        slug = _term_slug(href)
-        if slug and slug not in slugs:
-            slugs.append(slug)
+    for text in filter(None, _markdown_texts(item, revision)):
+        for href in link_targets(render_document(text).html):
+            slug = _term_slug(href)
+            if slug and slug not in slugs:
+                slugs.append(slug)
     return slugs
 
 
