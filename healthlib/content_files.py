@@ -31,7 +31,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from healthlib import workflow
-from healthlib.conf import healthlib_settings
+from healthlib.conf import MAX_REVIEW_INTERVAL_DAYS, healthlib_settings, is_review_interval
 from healthlib.exceptions import InvalidContent, NotPermitted, WorkflowError
 from healthlib.models import Article, ArticleType, ContentItem, GlossaryTerm, Topic, content_hash
 from healthlib.models.schema import clean_article_content, clean_term_content, normalise_text
@@ -516,12 +516,11 @@ def read_folder(
                     _("Unknown topic “%(topic)s”: add it to topics.yaml.") % {"topic": topic},
                 )
         interval = data.get("review_interval_days")
-        if interval is not None and (
-            isinstance(interval, bool) or not isinstance(interval, int) or not 1 <= interval <= 3650
-        ):
+        if interval is not None and not is_review_interval(interval):
             reader.add(
                 reader.lines.get("review_interval_days"),
-                _("review_interval_days must be a whole number of days from 1 to 3650."),
+                _("review_interval_days must be a whole number of days from 1 to %(max)d.")
+                % {"max": MAX_REVIEW_INTERVAL_DAYS},
             )
         raw = {key: data.get(key) for key in ("title", "summary", "references")}
         raw["body"] = body
