@@ -28,7 +28,7 @@ _BLOCK_BREAKS = ", ".join(sorted(BLOCK_ELEMENTS | {"br"}))
 
 @dataclass(frozen=True)
 class Node:
-    """A top-level node of a fragment: its tag (``"-text"`` for text) and its HTML."""
+    """A top-level node of a fragment: its tag (``"-text"`` for text, ``"-comment"``) and its HTML."""
 
     tag: str
     html: str
@@ -40,7 +40,7 @@ def parse(html: str) -> LexborHTMLParser:
 
 
 def top_level_nodes(html: str) -> list[Node]:
-    """The fragment's top-level nodes (elements and text, comments dropped) in order, each serialized.
+    """The fragment's top-level nodes (elements, text and comments) in order, each serialized.
 
     For sanitizer output, joining their HTML gives back ``html`` byte for byte.
     """
