@@ -215,7 +215,7 @@ _PIECES = st.sampled_from(
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_PIECES, max_size=40).map("".join))
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=5)), max_size=40).map("".join))
 def test_generated_markdown_renders_and_reads_as_before(text):
     try:
         document = render_document(text)
