@@ -472,9 +472,9 @@ class Generator:
 
     # -- glossary
     def glossary(self) -> None:
+        from healthlib.content_schema import clean_term_content
         from healthlib.glossary_linker import Glossary, Term
         from healthlib.models import Kind, State, content_hash
-        from healthlib.models.schema import clean_term_content
         from healthlib.readability import measure
 
         args = self.args
@@ -545,10 +545,10 @@ class Generator:
 
     # -- articles
     def articles(self) -> None:
+        from healthlib.content_schema import clean_article_content
         from healthlib.html import plain_text
         from healthlib.markup import render_document, sanitize
         from healthlib.models import Article, Kind, content_hash
-        from healthlib.models.schema import clean_article_content
         from healthlib.readability import measure
 
         args = self.args

@@ -21,11 +21,11 @@ from markdownx.widgets import AdminMarkdownxWidget
 
 from healthlib import workflow
 from healthlib.conf import MAX_REVIEW_INTERVAL_DAYS
+from healthlib.content_schema import ARTICLE_FIELDS, TERM_FIELDS, clean_article_content
 from healthlib.diff import changed_fields
 from healthlib.exceptions import InvalidContent, StaleVersion, WorkflowError
 from healthlib.models import Article, GlossaryTerm, ProblemReport, Revision, content_hash
 from healthlib.models.reports import MAX_MESSAGE, MAX_NOTE
-from healthlib.models.schema import ARTICLE_FIELDS, TERM_FIELDS, clean_article_content
 
 REFERENCE_SEPARATOR = "|"
 _ERROR_KEY = re.compile(r"^(?P<field>\w+)(?:\[(?P<index>\d+)\])?(?:\.(?P<sub>\w+))?$")
@@ -348,7 +348,7 @@ class GlossaryTermAdminForm(ContentItemForm):
         }
 
     def cleaned_for_hash(self, content):
-        from healthlib.models.schema import clean_term_content
+        from healthlib.content_schema import clean_term_content
 
         return clean_term_content(content, own_slug=self.instance.slug)
 

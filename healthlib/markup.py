@@ -23,7 +23,7 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
 from healthlib.exceptions import MarkdownTooComplex
-from healthlib.html import plain_text  # noqa: F401  (glossary_linker and search read it from here)
+from healthlib.html import plain_text  # noqa: F401  (glossary_linker reads it from here)
 
 EXTENSIONS = ["tables", "fenced_code", "footnotes", "sane_lists", "toc"]
 EXTENSION_CONFIGS = {"toc": {"toc_depth": "2-3"}, "footnotes": {"BACKLINK_TITLE": "Back to text"}}

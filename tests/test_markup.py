@@ -2,7 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from healthlib.markup import plain_text, render_document, render_markdown
+from healthlib.html import plain_text
+from healthlib.markup import render_document, render_markdown
 
 DANGEROUS = [
     "<script>alert(1)</script>",
