@@ -524,7 +524,7 @@ class Generator:
         self.linker = Glossary.build(published)
 
     def _term_text(self, content, full_html, professional_html) -> str:
-        from healthlib.markup import plain_text
+        from healthlib.html import plain_text
 
         return " ".join(
             [
@@ -546,7 +546,8 @@ class Generator:
     # -- articles
     def articles(self) -> None:
         from healthlib.content_schema import clean_article_content
-        from healthlib.markup import plain_text, render_document, sanitize
+        from healthlib.html import plain_text
+        from healthlib.markup import render_document, sanitize
         from healthlib.models import Article, Kind, content_hash
         from healthlib.readability import measure
 

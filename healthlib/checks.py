@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from healthlib.cache_tags import HEADERS
-from healthlib.conf import DEFAULTS
+from healthlib.conf import DEFAULTS, MAX_REVIEW_INTERVAL_DAYS, is_review_interval
 from healthlib.purge.backends import INVALID, MISSING, NAMES, backend_class
 
 
@@ -42,11 +42,12 @@ def check_settings(app_configs=None, **kwargs) -> list[Error]:
         )
     if "REQUIRED_APPROVALS" in user and not _positive_int(user["REQUIRED_APPROVALS"]):
         errors.append(Error("HEALTHLIB['REQUIRED_APPROVALS'] must be an integer of at least 1.", id="healthlib.E003"))
-    if "REVIEW_INTERVAL_DAYS" in user and not (
-        _positive_int(user["REVIEW_INTERVAL_DAYS"]) and user["REVIEW_INTERVAL_DAYS"] <= 3650
-    ):
+    if "REVIEW_INTERVAL_DAYS" in user and not is_review_interval(user["REVIEW_INTERVAL_DAYS"]):
         errors.append(
-            Error("HEALTHLIB['REVIEW_INTERVAL_DAYS'] must be an integer from 1 to 3650.", id="healthlib.E004")
+            Error(
+                f"HEALTHLIB['REVIEW_INTERVAL_DAYS'] must be an integer from 1 to {MAX_REVIEW_INTERVAL_DAYS}.",
+                id="healthlib.E004",
+            )
         )
     if "DATE_FORMAT" in user and not (isinstance(user["DATE_FORMAT"], str) and user["DATE_FORMAT"]):
         errors.append(

@@ -88,6 +88,15 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+#: The longest review interval in days (ten years): for ``REVIEW_INTERVAL_DAYS`` and for any one item.
+MAX_REVIEW_INTERVAL_DAYS = 3650
+
+
+def is_review_interval(value: object) -> bool:
+    """True for a whole number of days from 1 to :data:`MAX_REVIEW_INTERVAL_DAYS` (``True`` is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_REVIEW_INTERVAL_DAYS
+
+
 class HealthlibSettings:
     """Attribute access to HEALTHLIB settings: ``conf.healthlib_settings.REQUIRED_APPROVALS``.
 

@@ -11,9 +11,7 @@ import calendar
 import datetime
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,10 +19,7 @@ from django.utils.translation import gettext_lazy
 from healthlib.conf import healthlib_settings
 from healthlib.exceptions import CredentialsNotVerified, InvalidContent, NotPermitted
 from healthlib.models import CredentialVerification, ReviewerProfile
-
-VERIFY = "healthlib.verify_credentials"
-#: The permission whose holders the dashboard lists (the one the workflow's review transitions need).
-REVIEW = "healthlib.review_content"
+from healthlib.roles import REVIEW, VERIFY, holders
 
 VALID = "valid"
 DUE = "due"
@@ -188,17 +183,8 @@ def needing_verification(today: datetime.date | None = None, soon_days: int = 30
     Superusers are left out: they hold every permission without being medical reviewers.
     """
     today = today or timezone.localdate()
-    app_label, codename = REVIEW.split(".")
-    via_group = Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label)
-    direct = Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
     # One query, however many reviewers: the profile and its last verification come with each user.
-    users = (
-        get_user_model()
-        .objects.filter(via_group | direct, is_active=True)
-        .distinct()
-        .select_related("reviewer_profile__verification")
-        .order_by("pk")
-    )
+    users = holders(REVIEW).select_related("reviewer_profile__verification").order_by("pk")
     rows = []
     for user in users:
         profile = getattr(user, "reviewer_profile", None)

@@ -15,8 +15,8 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from healthlib.html import text_blocks
 from healthlib.markup import render_document
-from healthlib.readability import text_blocks
 
 _TOKEN = re.compile(r"\n|[^\s]+")
 BLOCK = "\n"

@@ -39,8 +39,9 @@ from django.views.decorators.http import require_GET, require_POST
 from healthlib.conf import healthlib_settings
 from healthlib.exceptions import MarkdownTooComplex
 from healthlib.markup import render_markdown
+from healthlib.roles import EDIT, REVIEW
 
-EDITOR_PERMISSIONS = ("healthlib.edit_content", "healthlib.review_content")
+EDITOR_PERMISSIONS = (EDIT, REVIEW)
 
 #: Pillow format -> (file extension, Content-Type). The only images editors may upload.
 IMAGE_FORMATS = {
@@ -143,7 +144,7 @@ def _refuse(message: str, status: int = 400) -> JsonResponse:
 def upload(request: HttpRequest) -> HttpResponse:
     """Store an editor's image upload; answer with the markdown that shows it, as markdownx expects."""
     _require_editor(request)
-    if not request.user.has_perm("healthlib.edit_content"):
+    if not request.user.has_perm(EDIT):
         raise PermissionDenied("Only editors may upload images.")
     uploaded = request.FILES.get("image")
     if uploaded is None:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from markdownx.widgets import AdminMarkdownxWidget
 
 from healthlib import workflow
+from healthlib.conf import MAX_REVIEW_INTERVAL_DAYS
 from healthlib.content_schema import ARTICLE_FIELDS, TERM_FIELDS, clean_article_content
 from healthlib.diff import changed_fields
 from healthlib.exceptions import InvalidContent, StaleVersion, WorkflowError
@@ -76,7 +77,7 @@ class ContentItemForm(forms.ModelForm):
         label=gettext_lazy("Review interval (days)"),
         required=False,
         min_value=1,
-        max_value=3650,
+        max_value=MAX_REVIEW_INTERVAL_DAYS,
         help_text=gettext_lazy("How often this must be re-reviewed. Leave empty for the library's default."),
     )
 

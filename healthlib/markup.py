@@ -11,7 +11,6 @@ a 400, an import error), never a stall or a RecursionError.
 
 from __future__ import annotations
 
-import html as html_lib
 import re
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
@@ -24,6 +23,7 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
 from healthlib.exceptions import MarkdownTooComplex
+from healthlib.html import plain_text  # noqa: F401  (glossary_linker reads it from here)
 
 EXTENSIONS = ["tables", "fenced_code", "footnotes", "sane_lists", "toc"]
 EXTENSION_CONFIGS = {"toc": {"toc_depth": "2-3"}, "footnotes": {"BACKLINK_TITLE": "Back to text"}}
@@ -52,9 +52,6 @@ ALLOWED_CLASSES = {
 #: Attributes allowed only with these values (the glossary linker's inline definitions).
 ALLOWED_ATTRIBUTE_VALUES = {"span": {"role": {"tooltip"}}}
 URL_SCHEMES = {"http", "https", "mailto"}
-_H1 = re.compile(r"<(/?)h1\b", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"\s+")
 
 #: ``[`` times the length of the text they are in, summed over the texts that inline parsing works
 #: on (a paragraph, a list item, a table cell, a heading). For every ``[`` the link, image and
@@ -96,7 +93,8 @@ _FOOTNOTE_DEFINITION = re.compile(r"^[ \t>*+\-\d.)]*\[\^[^\]\n]*\]:", re.MULTILI
 # Raw HTML tags, passed through Python-Markdown to the sanitizer, whose HTML5 parser slows down
 # quadratically with the depth of unclosed elements (28,000 unclosed <div>: 30 s; <b>: over a minute).
 # A name runs to a space, / or > as in HTML (so <x:y> is one); autolinks (<https://...>, <a@b.org>)
-# are not tags.
+# are not tags. A pattern, not healthlib.html's parser: this reads markdown source, not HTML, and must
+# stay linear on exactly the input that makes HTML parsers slow (Lexbor too: 28,000 unclosed <div>: 9 s).
 _HTML_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)(?=[\s/>])")
 _VOID_ELEMENTS = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 
@@ -248,18 +246,35 @@ class _InlineWorkLimit(Treeprocessor):
             )
 
 
-class _BoundsExtension(markdown.Extension):
+class _SectionHeadings(Treeprocessor):
+    """The page title is the only h1: a "# Heading" in the body becomes a section heading (h2).
+
+    Runs after the table of contents (which lists h2 and h3 only, so it never lists these), on
+    Python-Markdown's own tree: HTML is never parsed in front of the sanitizer. A raw ``<h1>`` in
+    the text is left to the sanitizer, which drops the tag and keeps its text.
+    """
+
+    def run(self, root: Element) -> None:
+        for element in root.iter("h1"):
+            element.tag = "h2"
+
+
+class _PipelineExtension(markdown.Extension):
+    """healthlib's steps inside Python-Markdown: the work bounds and the section headings."""
+
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         # After the blocks and the footnotes are in the tree (footnote: 50), before inline parsing (20).
         md.treeprocessors.register(_InlineWorkLimit(md), "healthlib_inline_work_limit", 20.5)
         # Right after the inline processor (20), which builds the nesting, and before the footnotes'
         # processors (19, 15), prettify (10) and the table of contents (5), which recurse over it.
         md.treeprocessors.register(_NestingLimit(md), "healthlib_nesting_limit", 19.5)
+        # After the table of contents (5), before unescaping (0).
+        md.treeprocessors.register(_SectionHeadings(md), "healthlib_section_headings", 0.5)
 
 
 def _markdown() -> markdown.Markdown:
     return markdown.Markdown(
-        extensions=[*EXTENSIONS, _BoundsExtension()], extension_configs=EXTENSION_CONFIGS, output_format="html"
+        extensions=[*EXTENSIONS, _PipelineExtension()], extension_configs=EXTENSION_CONFIGS, output_format="html"
     )
 
 
@@ -291,8 +306,7 @@ def render_document(text: str) -> RenderedDocument:
     """
     _Bounds(text or "").check()
     md = _markdown()
-    # The page title is the only h1; a "# Heading" in the body becomes a section heading.
-    html = _H1.sub(r"<\1h2", _convert(md, text or ""))
+    html = _convert(md, text or "")
     toc = md.toc if getattr(md, "toc_tokens", None) else ""
     return RenderedDocument(html=sanitize(html), toc_html=sanitize(toc))
 
@@ -300,8 +314,3 @@ def render_document(text: str) -> RenderedDocument:
 def render_markdown(text: str) -> str:
     """Markdown to safe HTML. Also the ``MARKDOWNX_MARKDOWNIFY_FUNCTION`` for previews."""
     return render_document(text).html
-
-
-def plain_text(html: str) -> str:
-    """Visible text of sanitized HTML, for readability and search (tags become spaces)."""
-    return _SPACE.sub(" ", html_lib.unescape(_TAG.sub(" ", html))).strip()

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import logging
 
-from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
 from healthlib import signals
 from healthlib.conf import healthlib_settings
+from healthlib.roles import REVIEW, holders
 from healthlib.workflow import contributors
 
 logger = logging.getLogger(__name__)
@@ -37,17 +36,7 @@ def mail_connection() -> BaseEmailBackend:
 
 def reviewers_for(item, exclude: set[int]) -> list[str]:
     """Emails of active medical reviewers (by permission) who may judge this revision."""
-    from django.contrib.auth.models import Permission
-
-    User = get_user_model()
-    perm = Permission.objects.get(content_type__app_label="healthlib", codename="review_content")
-    users = (
-        User.objects.filter(is_active=True)
-        .filter(Q(user_permissions=perm) | Q(groups__permissions=perm) | Q(is_superuser=True))
-        .exclude(email="")
-        .exclude(pk__in=exclude)
-        .distinct()
-    )
+    users = holders(REVIEW, include_superusers=True).exclude(email="").exclude(pk__in=exclude)
     return sorted({user.email for user in users})
 
 

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_safe
 from healthlib.exceptions import InvalidContent, NotPermitted
 from healthlib.markup import render_document, render_markdown
 from healthlib.models import Kind, Revision, State
+from healthlib.roles import EDIT
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ SALT = "healthlib.preview"
 DEFAULT_EXPIRY = datetime.timedelta(days=7)
 MIN_EXPIRY = datetime.timedelta(minutes=1)
 MAX_EXPIRY = datetime.timedelta(days=30)
-PERMISSION = "healthlib.edit_content"
+PERMISSION = EDIT
 TEMPLATE = "healthlib/shared_preview.html"
 
 

@@ -28,7 +28,7 @@ from healthlib.conf import healthlib_settings
 from healthlib.exceptions import InvalidContent, NotPermitted, TransitionNotAllowed
 from healthlib.models import Article, ProblemReport, ReportStatus
 from healthlib.models.reports import MAX_NOTE
-from healthlib.workflow import EDIT, REVIEW
+from healthlib.roles import is_editor_or_reviewer
 
 RATE_KEY = "healthlib:report-rate:{client}:{window}"
 
@@ -70,7 +70,7 @@ def send_report(article: Article, *, message: str, email: str = "") -> ProblemRe
 
 
 def may_close(user) -> bool:
-    return bool(user and user.is_authenticated and (user.has_perm(EDIT) or user.has_perm(REVIEW)))
+    return is_editor_or_reviewer(user)
 
 
 def close_report(report: ProblemReport, user, *, note: str) -> ProblemReport:

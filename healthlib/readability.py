@@ -8,12 +8,12 @@ hand-counted passages.
 
 from __future__ import annotations
 
-import html as html_lib
 import math
 import re
 from dataclasses import dataclass
 
 from healthlib.conf import healthlib_settings
+from healthlib.html import text_blocks
 
 FLESCH_KINCAID = (0.39, 11.8, 15.59)
 # McLaughlin's SMOG formula (1969): 1.0430 * sqrt(polysyllables * 30 / sentences) + 3.1291. It counts
@@ -21,8 +21,6 @@ FLESCH_KINCAID = (0.39, 11.8, 15.59)
 # Flesch-Kincaid; health-literacy guidance asks for both.
 SMOG = (1.0430, 30, 3.1291)
 POLYSYLLABLE = 3
-_BLOCK_END = re.compile(r"</(p|li|h[1-6]|td|th|dt|dd|blockquote|pre|figcaption|caption|summary)\s*>|<br\s*/?>", re.I)
-_TAG = re.compile(r"<[^>]*>")
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’]*(?:-[A-Za-z0-9'’]+)*")
 _VOWEL_GROUP = re.compile(r"[aeiouy]+")
@@ -54,12 +52,6 @@ def count_syllables(word: str) -> int:
         stem = re.sub(r"^y", "", stem)
         total += max(1, len(_VOWEL_GROUP.findall(stem)))
     return max(total, 1)
-
-
-def text_blocks(html: str) -> list[str]:
-    """Visible text of HTML, one string per block element (paragraph, list item, heading...)."""
-    text = html_lib.unescape(_TAG.sub(" ", _BLOCK_END.sub("\n", html)))
-    return [line.strip() for line in text.split("\n") if line.strip()]
 
 
 def measure(html: str) -> Readability:

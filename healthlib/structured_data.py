@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from healthlib.conf import healthlib_settings
 
@@ -136,8 +137,6 @@ def glossary_set(terms: Iterable[tuple[Any, str]], *, url: str, home_url: str) -
 
 
 def _glossary_name() -> str:
-    from django.utils.translation import gettext
-
     return gettext("%(site)s glossary") % {"site": healthlib_settings.SITE_NAME}
 
 
@@ -147,8 +146,6 @@ def review_trail(article, reviews, *, url: str, article_url: str, home_url: str)
     Each review names the revision it approved and that revision's SHA-256 content hash, so a
     machine can check the hash as a person can.
     """
-    from django.utils.translation import gettext
-
     items = []
     for position, review in enumerate(reviews, start=1):
         entry: dict[str, Any] = {

@@ -31,6 +31,7 @@ from healthlib.conf import healthlib_settings
 from healthlib.exceptions import TransitionNotAllowed
 from healthlib.forms import ProblemReportForm
 from healthlib.models import Article, ArticleType, Decision, GlossaryTerm, Kind, Review, Revision, Topic
+from healthlib.roles import is_editor_or_reviewer
 from healthlib.search import search as run_search
 
 LETTERS = list(ascii_uppercase)
@@ -305,15 +306,9 @@ def report_sent(request: HttpRequest, slug: str) -> HttpResponse:
 # ---------------------------------------------------------------- staff preview
 
 
-def _may_preview(user) -> bool:
-    return user.is_authenticated and (
-        user.has_perm("healthlib.edit_content") or user.has_perm("healthlib.review_content")
-    )
-
-
 def preview_revision(request: HttpRequest, pk: int) -> HttpResponse:
     """Any revision as readers would see it, for staff only: bannered, noindex, never cached."""
-    if not _may_preview(request.user):
+    if not is_editor_or_reviewer(request.user):
         raise PermissionDenied(_("Only editors and medical reviewers may preview revisions."))
     revision = get_object_or_404(Revision.objects.select_related("item"), pk=pk)
     item = revision.item

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from healthlib import checklist, credentials, derived_work, publishing, purge, signals
-from healthlib.conf import healthlib_settings
+from healthlib.conf import MAX_REVIEW_INTERVAL_DAYS, healthlib_settings, is_review_interval
 from healthlib.content_schema import clean_article_content, clean_term_content
 from healthlib.exceptions import (
     AlreadyReviewed,
@@ -61,6 +61,7 @@ from healthlib.models import (
 )
 from healthlib.normalise import one_line
 from healthlib.readability import measure
+from healthlib.roles import EDIT, PUBLISH, REVIEW
 
 if TYPE_CHECKING:
     # django-stubs' names: _User is the site's user model (its mypy plugin resolves AUTH_USER_MODEL),
@@ -74,9 +75,6 @@ _Item = TypeVar("_Item", bound=ContentItem)
 
 logger = logging.getLogger(__name__)
 
-EDIT = "healthlib.edit_content"
-REVIEW = "healthlib.review_content"
-PUBLISH = "healthlib.publish_content"
 MAX_COMMENT = 10_000
 #: Readers see the summary in the review history, one line per review.
 MAX_CHANGE_SUMMARY = 200
@@ -892,8 +890,10 @@ def restore(item: ContentItem, user: _User, *, revision: Revision | int, based_o
 def set_review_interval(item: ContentItem, user: _User, days: int | None) -> ContentItem:
     """Change how often the item must be re-reviewed (``None``: the library default)."""
     transition = TRANSITIONS["set_review_interval"]
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650):
-        raise InvalidContent(_("The review interval must be between 1 and 3650 days."))
+    if days is not None and not is_review_interval(days):
+        raise InvalidContent(
+            _("The review interval must be between 1 and %(max)d days.") % {"max": MAX_REVIEW_INTERVAL_DAYS}
+        )
     with transaction.atomic():
         fresh = _lock(item)
         _check_permission(user, transition)

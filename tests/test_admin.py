@@ -39,13 +39,8 @@ ACTIONS = {
 }
 
 
-try:
-    from healthlib import preview_links  # noqa: F401
-
-    LINK = {"review_link"}
-except ImportError:  # built in parallel; the button appears once the module exists
-    LINK = set()
-SCHEDULE = {"schedule"} if hasattr(workflow, "schedule_publish") else set()
+LINK = {"review_link"}
+SCHEDULE = {"schedule"}
 
 
 @pytest.fixture(autouse=True)
@@ -451,9 +446,7 @@ def test_saving_unchanged_content_makes_no_revision(client, article, editor):
     article.refresh_from_db()
     assert article.latest_revision.number == 1
     assert article.article_type == "drug"
-    assert article.events.filter(action="healthlib.set_details").count() == (
-        1 if hasattr(workflow, "set_article_details") else 0
-    )
+    assert article.events.filter(action="healthlib.set_details").count() == 1
 
 
 def test_editing_published_article_keeps_the_live_page(client, published_article, editor):

@@ -13,9 +13,10 @@ from django.core.management import call_command
 
 from healthlib.conf import healthlib_settings
 from healthlib.content_files import ContentFolder, read_folder
+from healthlib.html import text_blocks
 from healthlib.markup import render_document
 from healthlib.models import Article, ArticleType, GlossaryTerm, Revision
-from healthlib.readability import measure, text_blocks
+from healthlib.readability import measure
 
 PACK = Path(__file__).resolve().parent.parent / "immunotherapy" / "content"
 SECTIONS = [

@@ -2,7 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from healthlib.markup import plain_text, render_document, render_markdown
+from healthlib.html import plain_text
+from healthlib.markup import render_document, render_markdown
 
 DANGEROUS = [
     "<script>alert(1)</script>",
@@ -58,3 +59,16 @@ def test_plain_text_separates_blocks():
 def test_any_input_renders_without_script(text):
     html = render_markdown(text).lower()
     assert "<script" not in html and "javascript:" not in html
+
+
+def test_an_h1_heading_is_a_section_heading_but_not_in_the_table_of_contents():
+    document = render_document("# Big\n\ntext\n\n## Small\n")
+    assert '<h2 id="big">Big</h2>' in document.html and "<h1" not in document.html
+    assert 'href="#small"' in document.toc_html and 'href="#big"' not in document.toc_html
+
+
+def test_a_raw_h1_tag_is_dropped_by_the_sanitizer_and_its_text_kept():
+    # Only the page title is an h1; raw HTML headings h2-h6 pass, an h1 tag is not on the allow-list.
+    html = render_markdown("<h1>Raw</h1>\n\ntext")
+    assert "<h1" not in html and "<h2" not in html
+    assert "Raw" in html

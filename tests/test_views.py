@@ -13,7 +13,6 @@ from django.utils.http import http_date, parse_http_date
 
 from healthlib import cache as page_cache
 from healthlib import publishing
-from healthlib.ad_slots import split_for_ads, top_level_h2_offsets
 from healthlib.models import Topic
 from tests import reader_fixtures
 from tests.conftest import ARTICLE_CONTENT, edited, make_user
@@ -428,22 +427,6 @@ def test_logged_in_responses_are_private_and_not_cached(client, library, editor,
 
 
 # ---------------------------------------------------------------- advertising slots
-
-
-def test_top_level_h2_offsets_ignore_nested_headings():
-    html = "<p>Intro</p><h2>One</h2><blockquote><h2>Quoted</h2></blockquote><p>x<br>y</p><h2>Two</h2>"
-    offsets = top_level_h2_offsets(html)
-    assert [html[o : o + 8] for o in offsets] == ["<h2>One<", "<h2>Two<"]
-
-
-def test_split_for_ads_only_cuts_between_sections():
-    html = "<p>Intro</p><h2>A</h2><p>a</p><h2>B</h2><p>b</p><h2>C</h2><p>c</p>"
-    parts = split_for_ads(html, ["after_intro", "after_section_2", "after_section_3", "end"])
-    assert "".join(part.html for part in parts) == html
-    assert [part.slot for part in parts] == ["after_intro", "after_section_2", "end"]
-    assert all(part.html.startswith("<h2>") for part in parts[1:])
-    assert split_for_ads(html, []) == split_for_ads(html, [])[:1]
-    assert [p.slot for p in split_for_ads("<p>no headings</p>", ["after_intro", "after_section_1"])] == [""]
 
 
 @override_settings(HEALTHLIB={"AD_SLOTS": ["after_section_1", "end"], "AD_HTML": '<p class="house">Our shop</p>'})

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from healthlib.conf import MAX_REVIEW_INTERVAL_DAYS, is_review_interval
 from healthlib.content_files.front_matter import ContentFileError, FileReader, Problem
 from healthlib.content_schema import clean_article_content, clean_term_content
 from healthlib.exceptions import InvalidContent
@@ -194,12 +195,11 @@ def read_folder(
                     _("Unknown topic “%(topic)s”: add it to topics.yaml.") % {"topic": topic},
                 )
         interval = data.get("review_interval_days")
-        if interval is not None and (
-            isinstance(interval, bool) or not isinstance(interval, int) or not 1 <= interval <= 3650
-        ):
+        if interval is not None and not is_review_interval(interval):
             reader.add(
                 reader.lines.get("review_interval_days"),
-                _("review_interval_days must be a whole number of days from 1 to 3650."),
+                _("review_interval_days must be a whole number of days from 1 to %(max)d.")
+                % {"max": MAX_REVIEW_INTERVAL_DAYS},
             )
         raw = {key: data.get(key) for key in ("title", "summary", "references")}
         raw["body"] = body

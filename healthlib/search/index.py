@@ -6,7 +6,7 @@ from django.db import transaction
 
 from healthlib import signals
 from healthlib.glossary_linker import strip_definitions
-from healthlib.markup import plain_text
+from healthlib.html import plain_text
 from healthlib.models import Article, GlossaryTerm, Kind, SearchEntry
 from healthlib.search.query import backend
 from healthlib.search.snippets import clean_text
