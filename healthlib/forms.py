@@ -159,7 +159,8 @@ class ContentItemForm(forms.ModelForm):
         return field.label if field is not None and field.label else name.replace("_", " ")
 
     def _invalid(self, exc: InvalidContent) -> None:
-        if not exc.errors:
+        # Always at least one error: a refused form must not validate (the admin would save it again).
+        if not any(exc.errors.values()):
             self.add_error(None, exc.message)
             return
         for key, messages in exc.errors.items():

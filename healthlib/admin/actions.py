@@ -123,7 +123,8 @@ SEEN = {"revision": "revision"}
 SEEN_AND_COMMENT = {"revision": "revision", "comment": "comment"}
 REVIEWED = {**SEEN_AND_COMMENT, "change_summary": "change_summary"}
 
-#: The actions, in the order of their buttons.
+#: The actions, in the order of their buttons. Columns: name, function, arguments, button label,
+#: success message, transition; then what differs from the defaults.
 ACTIONS: dict[str, Action] = {
     action.name: action
     for action in [
