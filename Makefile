@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # fixtures are built once. Serial: make test PYTEST_ARGS=
 PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadfile
 
-.PHONY: run test test-sqlite test-postgres test-versions lint migrations-check wheel-check browser-deps axe demo bench bench-deps stress clean
+.PHONY: run test test-sqlite test-postgres test-versions lint types migrations-check wheel-check browser-deps axe demo bench bench-deps stress clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 
-test: $(STAMP) lint migrations-check browser-deps axe
+test: $(STAMP) lint types migrations-check browser-deps axe
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 	$(MAKE) --no-print-directory test-versions
@@ -33,6 +33,14 @@ test: $(STAMP) lint migrations-check browser-deps axe
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy with django-stubs on the modules listed in pyproject.toml ([tool.mypy] files). Through `python -m`,
+# which puts the project root first on sys.path: the django-stubs plugin imports tests.settings, and a
+# dependency (textstat) installs a top-level `tests` package that the bare `mypy` script would find instead.
+# Its own cache: mypy before 1.20 reports the cached errors of a module once checked on its own even where
+# it is only followed silently (python/mypy#20508).
+types: $(STAMP)
+	$(BIN)/python -m mypy --cache-dir .mypy_cache/make-types
 
 migrations-check: $(STAMP)
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/django-admin makemigrations --check --dry-run --pythonpath .

@@ -472,9 +472,9 @@ class Generator:
 
     # -- glossary
     def glossary(self) -> None:
+        from healthlib.content_schema import clean_term_content
         from healthlib.glossary_linker import Glossary, Term
         from healthlib.models import Kind, State, content_hash
-        from healthlib.models.schema import clean_term_content
         from healthlib.readability import measure
 
         args = self.args
@@ -545,9 +545,9 @@ class Generator:
 
     # -- articles
     def articles(self) -> None:
+        from healthlib.content_schema import clean_article_content
         from healthlib.markup import plain_text, render_document, sanitize
         from healthlib.models import Article, Kind, content_hash
-        from healthlib.models.schema import clean_article_content
         from healthlib.readability import measure
 
         args = self.args

@@ -1,4 +1,10 @@
-"""System checks for the HEALTHLIB settings dict (healthlib.E001 ...)."""
+"""System checks for the HEALTHLIB settings dict (healthlib.E001 ...).
+
+Each check id means one thing: one row of the README's settings table failing one rule, so the id
+alone tells a site what to fix. Ranges: E001-E011 the workflow and editing settings, E020-E029 the
+readers' side, E030-E039 reader reports and link checks, E040-E049 the edge-cache purge backend.
+Every id is listed in the README and tested in ``tests/test_checks.py``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,10 @@ from healthlib.conf import DEFAULTS
 
 def _positive_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _seconds(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 @register(Tags.compatibility)
@@ -100,7 +110,7 @@ _AD_SLOT = re.compile(r"^(after_intro|end|after_section_[1-9][0-9]*)$")
 
 @register(Tags.compatibility)
 def check_reader_settings(app_configs=None, **kwargs) -> list[Error]:
-    """The readers' side: advertising slots, page cache and policy page slugs (E020-E022)."""
+    """The readers' side: advertising slots, page cache, policy pages and list lengths (E020-E026, W020)."""
     user = getattr(settings, "HEALTHLIB", {})
     if not isinstance(user, dict):
         return []
@@ -114,29 +124,34 @@ def check_reader_settings(app_configs=None, **kwargs) -> list[Error]:
                 id="healthlib.E020",
             )
         )
+    caches = getattr(settings, "CACHES", {"default": {}})
     alias = user.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"])
-    if alias not in getattr(settings, "CACHES", {"default": {}}):
+    if alias not in caches:
         errors.append(Error(f"HEALTHLIB['CACHE_ALIAS'] names no cache in CACHES: {alias!r}.", id="healthlib.E021"))
-    bookkeeping = user.get("CACHE_BOOKKEEPING_ALIAS")
-    if bookkeeping is not None and bookkeeping not in getattr(settings, "CACHES", {"default": {}}):
-        errors.append(
-            Error(
-                f"HEALTHLIB['CACHE_BOOKKEEPING_ALIAS'] names no cache in CACHES: {bookkeeping!r}.",
-                id="healthlib.E021",
-            )
-        )
-    for key in ("CACHE_TIMEOUT", "CACHE_MAX_AGE", "CACHE_STALE_WHILE_REVALIDATE"):
-        value = user.get(key, 0)
-        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-            errors.append(
-                Error(f"HEALTHLIB['{key}'] must be a whole number of seconds (0 or more).", id="healthlib.E021")
-            )
     for key in ("EDITORIAL_POLICY_SLUG", "ADVERTISING_POLICY_SLUG"):
         if key in user and not (isinstance(user[key], str) and _SLUG.match(user[key])):
             errors.append(Error(f"HEALTHLIB['{key}'] must be an article slug.", id="healthlib.E022"))
+    bookkeeping = user.get("CACHE_BOOKKEEPING_ALIAS")
+    if bookkeeping is not None and bookkeeping not in caches:
+        errors.append(
+            Error(
+                f"HEALTHLIB['CACHE_BOOKKEEPING_ALIAS'] names no cache in CACHES: {bookkeeping!r}.",
+                hint="None keeps the content version in the CACHE_ALIAS cache.",
+                id="healthlib.E023",
+            )
+        )
+    if not _seconds(user.get("CACHE_TIMEOUT", 0)):
+        errors.append(
+            Error("HEALTHLIB['CACHE_TIMEOUT'] must be a whole number of seconds (0 or more).", id="healthlib.E024")
+        )
+    for key in ("CACHE_MAX_AGE", "CACHE_STALE_WHILE_REVALIDATE"):
+        if not _seconds(user.get(key, 0)):
+            errors.append(
+                Error(f"HEALTHLIB['{key}'] must be a whole number of seconds (0 or more).", id="healthlib.E025")
+            )
     for key in ("SEARCH_PAGE_SIZE", "RECENT_ARTICLES", "FEED_ITEMS"):
         if key in user and not _positive_int(user[key]):
-            errors.append(Error(f"HEALTHLIB['{key}'] must be an integer of at least 1.", id="healthlib.E022"))
+            errors.append(Error(f"HEALTHLIB['{key}'] must be an integer of at least 1.", id="healthlib.E026"))
     if "django.contrib.sitemaps" not in settings.INSTALLED_APPS:
         errors.append(
             Warning(
@@ -152,7 +167,7 @@ _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 
 @register(Tags.compatibility)
 def check_trust_settings(app_configs=None, **kwargs) -> list[Error]:
-    """Reader error reports (E030) and reference link checks (E031)."""
+    """Reader error reports (E030) and reference link checks (E031, E032)."""
     user = getattr(settings, "HEALTHLIB", {})
     if not isinstance(user, dict):
         return []
@@ -166,10 +181,13 @@ def check_trust_settings(app_configs=None, **kwargs) -> list[Error]:
         and 0 < user["LINK_CHECK_TIMEOUT"] <= 120
     ):
         errors.append(
-            Error("HEALTHLIB['LINK_CHECK_TIMEOUT'] must be a number of seconds from 0 to 120.", id="healthlib.E031")
+            Error(
+                "HEALTHLIB['LINK_CHECK_TIMEOUT'] must be a number of seconds above 0, at most 120.",
+                id="healthlib.E031",
+            )
         )
     if "LINK_CHECK_WORKERS" in user and not (
         _positive_int(user["LINK_CHECK_WORKERS"]) and user["LINK_CHECK_WORKERS"] <= 16
     ):
-        errors.append(Error("HEALTHLIB['LINK_CHECK_WORKERS'] must be an integer from 1 to 16.", id="healthlib.E031"))
+        errors.append(Error("HEALTHLIB['LINK_CHECK_WORKERS'] must be an integer from 1 to 16.", id="healthlib.E032"))
     return errors

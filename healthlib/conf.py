@@ -6,6 +6,7 @@ Reading lazily (instead of copying values at import time) keeps
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -78,7 +79,44 @@ DEFAULTS: dict[str, Any] = {
 
 
 class HealthlibSettings:
-    """Attribute access to HEALTHLIB settings: ``conf.healthlib_settings.REQUIRED_APPROVALS``."""
+    """Attribute access to HEALTHLIB settings: ``conf.healthlib_settings.REQUIRED_APPROVALS``.
+
+    The annotations give each setting's type to type checkers (the system checks hold the values to
+    them); they are not attributes, so every read goes through ``__getattr__``. One per DEFAULTS key.
+    """
+
+    REQUIRED_APPROVALS: int
+    REVIEW_INTERVAL_DAYS: int
+    DATE_FORMAT: str
+    SHOW_NEXT_REVIEW_DUE: bool
+    SITE_NAME: str
+    PUBLISHER: str
+    READABILITY_TARGET_GRADE: float
+    MAX_BODY_CHARS: int
+    MAX_UPLOAD_BYTES: int
+    READING_WORDS_PER_MINUTE: int
+    EDITOR_GROUP: str
+    REVIEWER_GROUP: str
+    VERIFIER_GROUP: str
+    CREDENTIALS_VALID_MONTHS: int
+    EMAIL_FROM: str | None
+    CHECKLIST: dict[str, str]
+    EDITORIAL_POLICY_SLUG: str
+    ADVERTISING_POLICY_SLUG: str
+    AD_SLOTS: Sequence[str]
+    AD_HTML: str
+    CACHE_ALIAS: str
+    CACHE_TIMEOUT: int
+    CACHE_MAX_AGE: int
+    CACHE_STALE_WHILE_REVALIDATE: int
+    CACHE_BOOKKEEPING_ALIAS: str | None
+    SEARCH_PAGE_SIZE: int
+    RECENT_ARTICLES: int
+    FEED_ITEMS: int
+    REPORT_RATE_LIMIT: int
+    REPORT_RATE_WINDOW: int
+    LINK_CHECK_TIMEOUT: float
+    LINK_CHECK_WORKERS: int
 
     def _user_settings(self) -> dict[str, Any]:
         value = getattr(settings, "HEALTHLIB", {})

@@ -1,15 +1,22 @@
 """Errors raised by the workflow. Each says, in words an editor understands, why nothing changed."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied
+
+if TYPE_CHECKING:
+    from healthlib.checklist import CheckResult
 
 
 class WorkflowError(Exception):
     """Base class: a workflow action was refused and the database is unchanged."""
 
     #: HTTP status a view should answer with when this error reaches it.
-    status_code = 400
+    status_code: int = 400
 
-    def __init__(self, message: str):
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
@@ -52,7 +59,7 @@ class ContentHashMismatch(WorkflowError):
 class InvalidContent(WorkflowError):
     """The submitted content or comment is not acceptable (missing field, too long, ...)."""
 
-    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
         super().__init__(message)
         self.errors = errors or {}
 
@@ -68,13 +75,13 @@ class NoBaseRevision(InvalidContent):
 class ChecklistFailed(TransitionNotAllowed):
     """A required item of the pre-publish checklist failed, so the revision cannot be submitted or published."""
 
-    def __init__(self, message: str, results: list | None = None):
+    def __init__(self, message: str, results: list[CheckResult] | None = None) -> None:
         super().__init__(message)
         #: Every :class:`healthlib.checklist.CheckResult`, passed and failed.
         self.results = results or []
 
     @property
-    def failing(self) -> list:
+    def failing(self) -> list[CheckResult]:
         return [result for result in self.results if result.blocks]
 
 

@@ -19,11 +19,11 @@ from django.utils.translation import gettext_lazy
 from markdownx.widgets import AdminMarkdownxWidget
 
 from healthlib import workflow
+from healthlib.content_schema import ARTICLE_FIELDS, TERM_FIELDS, clean_article_content, clean_term_content
 from healthlib.diff import changed_fields
 from healthlib.exceptions import InvalidContent, StaleVersion, WorkflowError
 from healthlib.models import Article, GlossaryTerm, ProblemReport, Revision
 from healthlib.models.reports import MAX_MESSAGE, MAX_NOTE
-from healthlib.models.schema import ARTICLE_FIELDS, TERM_FIELDS, clean_article_content, clean_term_content
 
 REFERENCE_SEPARATOR = "|"
 _ERROR_KEY = re.compile(r"^(?P<field>\w+)(?:\[(?P<index>\d+)\])?(?:\.(?P<sub>\w+))?$")

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from healthlib.exceptions import InvalidContent, NotPermitted
-from healthlib.models import Kind, Revision, State
+from healthlib.models import Article, Kind, Revision, State
 from healthlib.previews import preview_item
 
 logger = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ def load(token: str) -> Revision:
 def _document(revision: Revision) -> dict:
     """What the page shows of ``revision``, rendered by the one preview renderer (:mod:`healthlib.previews`)."""
     shown = preview_item(revision)
-    if revision.item.kind == Kind.ARTICLE:
+    if isinstance(shown, Article):
         return {
             "kind": Kind.ARTICLE,
             "title": shown.live_title,

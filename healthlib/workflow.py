@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import datetime
 import logging
-import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -33,6 +32,7 @@ from django.utils.translation import gettext_lazy
 
 from healthlib import checklist, credentials, derived_work, reader_pages, signals
 from healthlib.conf import healthlib_settings
+from healthlib.content_schema import clean_article_content, clean_term_content
 from healthlib.exceptions import (
     AlreadyReviewed,
     ContentHashMismatch,
@@ -58,8 +58,18 @@ from healthlib.models import (
     WorkflowEvent,
     content_hash,
 )
-from healthlib.models.schema import clean_article_content, clean_term_content, one_line
+from healthlib.normalise import one_line
 from healthlib.readability import measure
+
+if TYPE_CHECKING:
+    # django-stubs' names: _User is the site's user model (its mypy plugin resolves AUTH_USER_MODEL),
+    # _AnyUser is that or AnonymousUser, as request.user is. Transitions take a user; guards take request.user.
+    from django.contrib.auth.models import _AnyUser, _User
+    from django_stubs_ext import StrOrPromise
+
+    from healthlib.models import CredentialVerification
+
+_Item = TypeVar("_Item", bound=ContentItem)
 
 logger = logging.getLogger(__name__)
 
@@ -74,12 +84,12 @@ MAX_CHANGE_SUMMARY = 200
 @dataclass(frozen=True)
 class Transition:
     name: str
-    label: Any
+    label: StrOrPromise
     sources: frozenset[str]
     permission: str
 
 
-def _t(name: str, label: Any, sources: set[str], permission: str) -> Transition:
+def _t(name: str, label: StrOrPromise, sources: set[str], permission: str) -> Transition:
     return Transition(name, label, frozenset(sources), permission)
 
 
@@ -109,25 +119,16 @@ INDEPENDENT_REVIEW = {"approve", "request_changes", "reaffirm"}
 # ---------------------------------------------------------------- guards
 
 
-def _one_line(text: str) -> str:
-    """A name as the record keeps it: line breaks, controls and runs of spaces become one space.
-
-    Profiles refuse line breaks (:meth:`ReviewerProfile.clean`), but the site's user model, and
-    profiles saved before that check, are not ours to validate; readers see these snapshots.
-    """
-    return " ".join("".join(" " if unicodedata.category(char) == "Cc" else char for char in text).split())
-
-
-def _user_name(user) -> str:
+def _user_name(user: _AnyUser | None) -> str:
     profile = getattr(user, "reviewer_profile", None) if user is not None and user.pk else None
     if profile is not None:
-        return _one_line(profile.display_name)
+        return one_line(profile.display_name)
     if user is None or not user.is_authenticated:
         return _("anonymous")
-    return _one_line(user.get_full_name() or user.get_username())
+    return one_line(user.get_full_name() or user.get_username())
 
 
-def _check_permission(user, transition: Transition) -> None:
+def _check_permission(user: _AnyUser | None, transition: Transition) -> None:
     if user is None or not user.is_authenticated or not user.has_perm(transition.permission):
         raise NotPermitted(_("You do not have permission to %(action)s.") % {"action": str(transition.label).lower()})
 
@@ -144,8 +145,9 @@ def _check_state(item: ContentItem, transition: Transition) -> None:
         raise TransitionNotAllowed(_("“%(title)s” is not scheduled to publish.") % {"title": item.title})
 
 
-def _contributions(revision) -> tuple[QuerySet[RevisionAuthor], QuerySet[WorkflowEvent]]:
-    """The four-eyes rule's records for ``revision``: the authors of its text (see :func:`_text_authors`) and its submissions."""
+def _contributions(revision: Any) -> tuple[QuerySet[RevisionAuthor], QuerySet[WorkflowEvent]]:
+    """The four-eyes rule's records for ``revision`` (a Revision, its id or an ``OuterRef``): the authors of
+    its text (see :func:`_text_authors`) and its submissions."""
     return (
         RevisionAuthor.objects.filter(revision=revision),
         WorkflowEvent.objects.filter(action="healthlib.submit", revision=revision),
@@ -155,13 +157,14 @@ def _contributions(revision) -> tuple[QuerySet[RevisionAuthor], QuerySet[Workflo
 def contributors(item: ContentItem, revision: Revision) -> set[int]:
     """Users who must not judge ``revision``: the authors of its text (see :func:`_text_authors`) and its submitters."""
     authors, submissions = _contributions(revision)
-    ids = set(authors.values_list("user_id", flat=True))
-    ids |= set(submissions.filter(item=item).values_list("actor_id", flat=True))
-    ids.discard(None)
-    return ids
+    ids = {
+        *authors.values_list("user_id", flat=True),
+        *submissions.filter(item=item).values_list("actor_id", flat=True),
+    }
+    return {pk for pk in ids if pk is not None}
 
 
-def contributed(user, revision) -> Q:
+def contributed(user: _User, revision: Revision | OuterRef) -> Q:
     """A filter: ``user`` is one of :func:`contributors` of ``revision``.
 
     ``revision`` may be an ``OuterRef``, to apply the same rule to many items in one query (the review queue).
@@ -170,7 +173,7 @@ def contributed(user, revision) -> Q:
     return Q(Exists(authors.filter(user=user))) | Q(Exists(submissions.filter(actor=user)))
 
 
-def _check_independent(item: ContentItem, user, revision: Revision, transition: Transition) -> None:
+def _check_independent(item: ContentItem, user: _AnyUser, revision: Revision, transition: Transition) -> None:
     if user.pk in contributors(item, revision):
         raise ReviewerIsAuthor(
             _("You wrote or submitted this revision of “%(title)s”, so another medical reviewer must %(action)s it.")
@@ -178,7 +181,7 @@ def _check_independent(item: ContentItem, user, revision: Revision, transition: 
         )
 
 
-def check(user, action: str, item: ContentItem) -> None:
+def check(user: _AnyUser, action: str, item: ContentItem) -> None:
     """Raise the WorkflowError that ``action`` by ``user`` on ``item`` would raise now, if any.
 
     Checks permission (first, so refusals reveal nothing to outsiders), state and reviewer independence; not the stale-version check,
@@ -189,10 +192,11 @@ def check(user, action: str, item: ContentItem) -> None:
     _check_state(item, transition)
     if action in INDEPENDENT_REVIEW:
         revision = item.live_revision if action == "reaffirm" else item.latest_revision
+        assert revision is not None  # _check_state refused reaffirm without a live revision
         _check_independent(item, user, revision, transition)
 
 
-def can(user, action: str, item: ContentItem) -> bool:
+def can(user: _AnyUser, action: str, item: ContentItem) -> bool:
     """True when ``user`` may perform ``action`` on ``item`` in its current state."""
     try:
         check(user, action, item)
@@ -201,7 +205,7 @@ def can(user, action: str, item: ContentItem) -> bool:
     return True
 
 
-def available_actions(user, item: ContentItem) -> list[Transition]:
+def available_actions(user: _AnyUser, item: ContentItem) -> list[Transition]:
     """The transitions the user may perform now, in table order."""
     return [t for name, t in TRANSITIONS.items() if name != "save_draft" and can(user, name, item)]
 
@@ -209,6 +213,12 @@ def available_actions(user, item: ContentItem) -> list[Transition]:
 # ---------------------------------------------------------------- shared steps
 
 
+@overload
+def _lock(item: Article) -> Article: ...
+@overload
+def _lock(item: GlossaryTerm) -> GlossaryTerm: ...
+@overload
+def _lock(item: ContentItem) -> Article | GlossaryTerm: ...
 def _lock(item: ContentItem) -> Article | GlossaryTerm:
     """Lock the item's row for the rest of the transaction and return a fresh copy."""
     ContentItem.objects.select_for_update().filter(pk=item.pk).values_list("pk", flat=True).get()
@@ -227,6 +237,10 @@ def _full_clean(item: ContentItem, exclude: list[str]) -> None:
         raise InvalidContent(_("The details are not valid (%(details)s).") % {"details": details}, errors) from None
 
 
+@overload
+def _revision_id(revision: Revision | int) -> int: ...
+@overload
+def _revision_id(revision: Revision | int | None) -> int | None: ...
 def _revision_id(revision: Revision | int | None) -> int | None:
     return revision.pk if isinstance(revision, Revision) else revision
 
@@ -285,7 +299,7 @@ def _intact(item: ContentItem, revision: Revision) -> None:
 
 
 def _clean_content(
-    item_or_kind, content: dict[str, Any], slug: str, pending_slugs: Collection[str] = ()
+    item_or_kind: ContentItem | str, content: dict[str, Any], slug: str, pending_slugs: Collection[str] = ()
 ) -> dict[str, Any]:
     kind = getattr(item_or_kind, "kind", item_or_kind)
     if kind == Kind.ARTICLE:
@@ -294,7 +308,7 @@ def _clean_content(
     return clean_term_content(content, known_slugs=known, own_slug=slug)
 
 
-def _new_revision(item: ContentItem, user, content: dict[str, Any], based_on: Revision | None) -> Revision:
+def _new_revision(item: ContentItem, user: _User, content: dict[str, Any], based_on: Revision | None) -> Revision:
     from healthlib.markup import render_document
 
     kind_is_article = item.kind == Kind.ARTICLE
@@ -327,7 +341,7 @@ def _new_revision(item: ContentItem, user, content: dict[str, Any], based_on: Re
     return revision
 
 
-def _text_authors(user, revision: Revision, based_on: Revision | None) -> dict[int, str]:
+def _text_authors(user: _User, revision: Revision, based_on: Revision | None) -> dict[int, str]:
     """Who wrote the text of a new ``revision``: the user saving it, and the authors of the text it carries over.
 
     The text a revision carries over is that of every revision with the same content (in any item:
@@ -338,7 +352,7 @@ def _text_authors(user, revision: Revision, based_on: Revision | None) -> dict[i
     published = WorkflowEvent.objects.filter(revision=OuterRef("revision"), action="healthlib.publish")
     carried = Q(revision__content_hash=revision.content_hash)
     if based_on is not None:
-        carried |= Q(revision=based_on) & ~Exists(published)
+        carried |= Q(revision=based_on) & ~Exists(published)  # type: ignore[assignment]  # django-stubs types Q & Exists as Combinable; it is a Q
     authors = {user.pk: _user_name(user)}
     # Deleted users (user is NULL) cannot judge anything, so they need no row.
     rows = RevisionAuthor.objects.filter(carried, user__isnull=False).exclude(revision=revision)
@@ -347,11 +361,11 @@ def _text_authors(user, revision: Revision, based_on: Revision | None) -> dict[i
     return authors
 
 
-def _reviewer_credentials(user) -> str:
+def _reviewer_credentials(user: _User) -> str:
     profile = getattr(user, "reviewer_profile", None)
     if profile is None:
         return ""
-    return _one_line(", ".join(part for part in (profile.credentials, profile.specialty) if part))
+    return one_line(", ".join(part for part in (profile.credentials, profile.specialty) if part))
 
 
 def _clean_change_summary(summary: str) -> str:
@@ -368,11 +382,11 @@ def _clean_change_summary(summary: str) -> str:
 def _review(
     item: ContentItem,
     revision: Revision,
-    user,
+    user: _User,
     decision: str,
     comment: str,
     *,
-    verification=None,
+    verification: CredentialVerification | None = None,
     change_summary: str = "",
 ) -> Review:
     if verification is not None:
@@ -399,7 +413,7 @@ def _finish(
     *,
     action: str,
     from_state: str,
-    user,
+    user: _User | None,
     revision: Revision | None,
     comment: str = "",
     signal: Signal | None = None,
@@ -441,13 +455,13 @@ def _clear_submission(item: ContentItem) -> None:
     item.submitted_by_name = ""
 
 
-def _send(signal: Signal, **kwargs) -> None:
+def _send(signal: Signal, **kwargs: Any) -> None:
     for receiver, result in signal.send_robust(**kwargs):
         if isinstance(result, Exception):
             logger.error("healthlib signal receiver %r failed", receiver, exc_info=result)
 
 
-def _sync(original: ContentItem, fresh: ContentItem) -> ContentItem:
+def _sync(original: ContentItem, fresh: _Item) -> _Item:
     """Copy the fresh state back onto the caller's instance, so it is not left stale."""
     if original is not fresh:
         original.refresh_from_db()
@@ -458,13 +472,13 @@ def _sync(original: ContentItem, fresh: ContentItem) -> ContentItem:
 
 
 def create_article(
-    user,
+    user: _User,
     *,
     slug: str,
     article_type: str,
     content: dict[str, Any],
-    topics: list[Topic] | tuple = (),
-    owner=None,
+    topics: Sequence[Topic] = (),
+    owner: _User | None = None,
     review_interval_days: int | None = None,
 ) -> Article:
     """Create an article with its first draft revision."""
@@ -489,7 +503,7 @@ def create_article(
 
 
 def create_glossary_term(
-    user, *, slug: str, content: dict[str, Any], owner=None, pending_slugs: Collection[str] = ()
+    user: _User, *, slug: str, content: dict[str, Any], owner: _User | None = None, pending_slugs: Collection[str] = ()
 ) -> GlossaryTerm:
     """Create a glossary term with its first draft revision.
 
@@ -518,7 +532,7 @@ def create_glossary_term(
 
 def save_draft(
     item: ContentItem,
-    user,
+    user: _User,
     content: dict[str, Any],
     *,
     based_on: Revision | int,
@@ -539,6 +553,7 @@ def save_draft(
         _expect(fresh, based_on, fresh.latest_revision, _("latest"), required=True)
         cleaned = _clean_content(fresh, content, fresh.slug, pending_slugs)
         latest = fresh.latest_revision
+        assert latest is not None  # every item has a revision from its creation on
         if content_hash(cleaned) == latest.content_hash:
             return latest
         from_state = fresh.state
@@ -550,7 +565,7 @@ def save_draft(
     return revision
 
 
-def submit(item: ContentItem, user, *, revision: Revision | int | None = None, comment: str = "") -> ContentItem:
+def submit(item: ContentItem, user: _User, *, revision: Revision | int | None = None, comment: str = "") -> ContentItem:
     """Send the latest revision to medical review."""
     transition = TRANSITIONS["submit"]
     with transaction.atomic():
@@ -560,6 +575,7 @@ def submit(item: ContentItem, user, *, revision: Revision | int | None = None, c
         _expect(fresh, revision, fresh.latest_revision, _("latest"))
         comment = _clean_comment(comment)
         latest = fresh.latest_revision
+        assert latest is not None  # every item has a revision from its creation on
         if fresh.live_revision and fresh.live_revision.content_hash == latest.content_hash:
             raise TransitionNotAllowed(
                 _("This draft is identical to the live page. Make a change first, or ask a reviewer to reaffirm it.")
@@ -584,7 +600,9 @@ def submit(item: ContentItem, user, *, revision: Revision | int | None = None, c
     return _sync(item, fresh)
 
 
-def withdraw(item: ContentItem, user, *, revision: Revision | int | None = None, comment: str = "") -> ContentItem:
+def withdraw(
+    item: ContentItem, user: _User, *, revision: Revision | int | None = None, comment: str = ""
+) -> ContentItem:
     """Take the latest revision out of review and back to draft."""
     transition = TRANSITIONS["withdraw"]
     with transaction.atomic():
@@ -606,7 +624,7 @@ def withdraw(item: ContentItem, user, *, revision: Revision | int | None = None,
     return _sync(item, fresh)
 
 
-def request_changes(item: ContentItem, user, *, revision: Revision | int | None = None, comment: str) -> Review:
+def request_changes(item: ContentItem, user: _User, *, revision: Revision | int | None = None, comment: str) -> Review:
     """A medical reviewer sends the revision back to its editor. A comment is required."""
     transition = TRANSITIONS["request_changes"]
     with transaction.atomic():
@@ -615,6 +633,7 @@ def request_changes(item: ContentItem, user, *, revision: Revision | int | None 
         _check_state(fresh, transition)
         _expect(fresh, revision, fresh.latest_revision, _("latest"))
         latest = fresh.latest_revision
+        assert latest is not None  # every item has a revision from its creation on
         _check_independent(fresh, user, latest, transition)
         comment = _clean_comment(comment, required=True)
         review = _review(fresh, latest, user, Decision.CHANGES_REQUESTED, comment)
@@ -628,14 +647,19 @@ def request_changes(item: ContentItem, user, *, revision: Revision | int | None 
     return review
 
 
-def _approvals(item: ContentItem, revision: Revision):
+def _approvals(item: ContentItem, revision: Revision) -> QuerySet[Review]:
     return Review.objects.filter(
         revision=revision, round=item.review_round, decision=Decision.APPROVED, content_hash=revision.content_hash
     )
 
 
 def approve(
-    item: ContentItem, user, *, revision: Revision | int | None = None, comment: str = "", change_summary: str = ""
+    item: ContentItem,
+    user: _User,
+    *,
+    revision: Revision | int | None = None,
+    comment: str = "",
+    change_summary: str = "",
 ) -> Review:
     """A medical reviewer approves the exact content of the latest revision.
 
@@ -651,6 +675,7 @@ def approve(
         _check_state(fresh, transition)
         _expect(fresh, revision, fresh.latest_revision, _("latest"))
         latest = fresh.latest_revision
+        assert latest is not None  # every item has a revision from its creation on
         _intact(fresh, latest)
         _check_independent(fresh, user, latest, transition)
         verification = credentials.require_current(user, transition.label)
@@ -673,7 +698,7 @@ def approve(
     return review
 
 
-def publish(item: ContentItem, user, *, revision: Revision | int | None = None) -> ContentItem:
+def publish(item: ContentItem, user: _User, *, revision: Revision | int | None = None) -> ContentItem:
     """Make the approved revision live, replacing any previous live revision atomically."""
     transition = TRANSITIONS["publish"]
     with transaction.atomic():
@@ -682,6 +707,7 @@ def publish(item: ContentItem, user, *, revision: Revision | int | None = None) 
         _check_state(fresh, transition)
         _expect(fresh, revision, fresh.latest_revision, _("approved"))
         latest = fresh.latest_revision
+        assert latest is not None  # every item has a revision from its creation on
         _intact(fresh, latest)
         approvals = list(_approvals(fresh, latest))
         required = healthlib_settings.REQUIRED_APPROVALS
@@ -718,7 +744,7 @@ def publish(item: ContentItem, user, *, revision: Revision | int | None = None) 
 
 
 def schedule_publish(
-    item: ContentItem, user, *, at: datetime.datetime, revision: Revision | int | None = None
+    item: ContentItem, user: _User, *, at: datetime.datetime, revision: Revision | int | None = None
 ) -> ContentItem:
     """Give the approved revision a go-live time; :func:`healthlib.scheduling.publish_due` publishes it then.
 
@@ -749,7 +775,7 @@ def schedule_publish(
     return _sync(item, fresh)
 
 
-def cancel_schedule(item: ContentItem, user) -> ContentItem:
+def cancel_schedule(item: ContentItem, user: _User) -> ContentItem:
     """Remove the go-live time of a scheduled item; it stays approved."""
     transition = TRANSITIONS["cancel_schedule"]
     with transaction.atomic():
@@ -763,7 +789,12 @@ def cancel_schedule(item: ContentItem, user) -> ContentItem:
 
 
 def reaffirm(
-    item: ContentItem, user, *, revision: Revision | int | None = None, comment: str = "", change_summary: str = ""
+    item: ContentItem,
+    user: _User,
+    *,
+    revision: Revision | int | None = None,
+    comment: str = "",
+    change_summary: str = "",
 ) -> Review:
     """A medical reviewer confirms the live revision is still accurate, stamping a new review date.
 
@@ -776,6 +807,7 @@ def reaffirm(
         _check_state(fresh, transition)
         _expect(fresh, revision, fresh.live_revision, _("live"))
         live = fresh.live_revision
+        assert live is not None  # _check_state refused reaffirm without a live revision
         _intact(fresh, live)
         _check_independent(fresh, user, live, transition)
         verification = credentials.require_current(user, transition.label)
@@ -813,7 +845,9 @@ def _replacement(item: ContentItem, replacement: ContentItem | int | None) -> Co
     return target
 
 
-def archive(item: ContentItem, user, *, comment: str = "", replacement: ContentItem | int | None = None) -> ContentItem:
+def archive(
+    item: ContentItem, user: _User, *, comment: str = "", replacement: ContentItem | int | None = None
+) -> ContentItem:
     """Take the item off the site. Its revisions, reviews and history stay.
 
     Readers of a page that was live are answered 410 Gone, or sent (301) to ``replacement``: another
@@ -847,7 +881,7 @@ def archive(item: ContentItem, user, *, comment: str = "", replacement: ContentI
     return _sync(item, fresh)
 
 
-def restore(item: ContentItem, user, *, revision: Revision | int, based_on: Revision | int) -> Revision:
+def restore(item: ContentItem, user: _User, *, revision: Revision | int, based_on: Revision | int) -> Revision:
     """Copy an old revision's content into a new draft revision. History is never rewritten.
 
     ``based_on`` is the latest revision the editor saw, as for :func:`save_draft`. The new draft keeps
@@ -875,7 +909,7 @@ def restore(item: ContentItem, user, *, revision: Revision | int, based_on: Revi
     return new
 
 
-def set_review_interval(item: ContentItem, user, days: int | None) -> ContentItem:
+def set_review_interval(item: ContentItem, user: _User, days: int | None) -> ContentItem:
     """Change how often the item must be re-reviewed (``None``: the library default)."""
     transition = TRANSITIONS["set_review_interval"]
     if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650):
@@ -899,7 +933,7 @@ def set_review_interval(item: ContentItem, user, days: int | None) -> ContentIte
 _SET_DETAILS = Transition("set_details", gettext_lazy("Change article type and topics"), frozenset(S.values), EDIT)
 
 
-def set_article_details(article: Article, user, *, article_type: str, topics: list[Topic] | tuple) -> Article:
+def set_article_details(article: Article, user: _User, *, article_type: str, topics: Sequence[Topic]) -> Article:
     """Change an article's type and topics (how it is filed, not what readers read), with an audit event."""
     if article_type not in ArticleType.values:
         raise InvalidContent(_("Unknown article type “%(type)s”.") % {"type": article_type})

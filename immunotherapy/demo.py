@@ -21,8 +21,7 @@ from django.utils import timezone
 
 from healthlib import credentials, workflow
 from healthlib.conf import healthlib_settings
-from healthlib.content_files import CREATE, import_folder
-from healthlib.exceptions import TransitionNotAllowed
+from healthlib.content_files import CREATE, import_folder, publish_in_dependency_order
 from healthlib.models import Article, ContentItem, GlossaryTerm, ReviewerProfile
 from immunotherapy.mail import mail_settings
 
@@ -161,31 +160,15 @@ def _review_history(created: list[ContentItem], users: dict, result: DemoResult)
     editor = users[EDITOR]
     reviewers = [users[name] for name in REVIEWERS]
     held = set(LEFT_IN_DRAFT) | set(LEFT_IN_REVIEW) | set(CHANGES_REQUESTED)
-    # Terms first: articles may link to glossary terms, which must be live before the article can be.
-    queue = sorted(
+    published, held_back = publish_in_dependency_order(
         (item for item in created if item.specific().slug not in held),
-        key=lambda item: (isinstance(item.specific(), Article), item.specific().slug),
+        editor,
+        reviewers,
+        comment="Checked against the cited sources.",
+        change_summary="First version",
     )
-    turn = 0
-    while queue:
-        waiting = []
-        for item in queue:
-            try:
-                workflow.submit(item, editor)
-            except TransitionNotAllowed:
-                # Usually a checklist rule (say, a link to a term not yet live): try again next round.
-                waiting.append(item)
-                continue
-            workflow.approve(
-                item, reviewers[turn % 2], comment="Checked against the cited sources.", change_summary="First version"
-            )
-            workflow.publish(item, editor)
-            turn += 1
-            result.published.append(item.specific().slug)
-        if len(waiting) == len(queue):
-            result.not_published.extend(item.specific().slug for item in waiting)
-            break
-        queue = waiting
+    result.published.extend(item.slug for item in published)
+    result.not_published.extend(item.slug for item in held_back)
 
     by_slug = {item.specific().slug: item.specific() for item in created}
     for slug in LEFT_IN_REVIEW:

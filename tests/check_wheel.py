@@ -1,4 +1,4 @@
-"""Build the wheel and prove it ships healthlib only, with its templates and migrations."""
+"""Build the wheel and prove it ships healthlib only, with its templates, migrations and py.typed marker."""
 
 import subprocess
 import sys
@@ -34,7 +34,8 @@ top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith("
 problems = []
 if top != {"healthlib"}:
     problems.append(f"wheel ships more than healthlib: {sorted(top)}")
-for needed in ("healthlib/migrations/0001_initial.py", "healthlib/templates/healthlib/base.html"):
+# py.typed (PEP 561): without it, type checkers ignore healthlib's annotations in a site's project.
+for needed in ("healthlib/migrations/0001_initial.py", "healthlib/templates/healthlib/base.html", "healthlib/py.typed"):
     if needed not in names:
         problems.append(f"missing from wheel: {needed}")
 if problems:

@@ -79,30 +79,15 @@ def counts() -> dict[str, int]:
 
 def publish_everything(editor, reviewer) -> int:
     """Submit, approve and publish every draft; terms first, retrying items a checklist rule holds back."""
-    from healthlib import workflow
-    from healthlib.exceptions import TransitionNotAllowed
-    from healthlib.models import ContentItem, Kind, State
+    from healthlib.content_files import publish_in_dependency_order
+    from healthlib.models import ContentItem, State
 
-    queue = sorted(
-        (item.specific() for item in ContentItem.objects.filter(state=State.DRAFT)),
-        key=lambda item: (item.kind == Kind.ARTICLE, item.slug),
+    published, held_back = publish_in_dependency_order(
+        ContentItem.objects.filter(state=State.DRAFT), editor, [reviewer]
     )
-    published = 0
-    while queue:
-        waiting = []
-        for item in queue:
-            try:
-                workflow.submit(item, editor)
-            except TransitionNotAllowed:
-                waiting.append(item)
-                continue
-            workflow.approve(item, reviewer)
-            workflow.publish(item, editor)
-            published += 1
-        if len(waiting) == len(queue):
-            raise RuntimeError(f"could not publish: {[item.slug for item in waiting]}")
-        queue = waiting
-    return published
+    if held_back:
+        raise RuntimeError(f"could not publish: {[item.slug for item in held_back]}")
+    return len(published)
 
 
 def make_accounts():

@@ -28,7 +28,7 @@ from django.utils import timezone
 from healthlib import workflow
 from healthlib.exceptions import InvalidContent
 from healthlib.models import Article, ContentItem, GlossaryTerm, Revision
-from healthlib.models.schema import _single_line_clean
+from healthlib.normalise import single_line_clean
 from tests.conftest import ARTICLE_CONTENT, edited
 
 TERM_CONTENT = {"term": "T cell", "short_definition": "A white blood cell that finds and kills infected cells."}
@@ -134,12 +134,12 @@ def test_every_invisible_code_point_is_dropped_and_every_other_kept():
     assert len(invisible_chars) > 4000 and {"\u200e", "\u00ad", "\u034f", "\u3164", "\U000e0041"} <= set(
         invisible_chars
     )
-    cleaned = _single_line_clean("".join(f"x{char}" for char in invisible_chars) + "x")
+    cleaned = single_line_clean("".join(f"x{char}" for char in invisible_chars) + "x")
     expected = "".join("x " if char in spaces else "x" for char in invisible_chars) + "x"
     assert cleaned == expected, sorted({f"U+{ord(char):04X}" for char in cleaned} - {"U+0078", "U+0020"})
     invisible = set(invisible_chars)
     visible = "".join(f"x{char}" for char in every_code_point if char not in invisible) + "x"
-    assert _single_line_clean(visible) == unicodedata.normalize("NFC", visible)
+    assert single_line_clean(visible) == unicodedata.normalize("NFC", visible)
 
 
 @pytest.mark.parametrize(
@@ -172,10 +172,10 @@ def test_marks_and_fillers_are_dropped_from_titles_terms_and_aliases(editor, cha
     ids=["ZWJ after virama", "ZWNJ after virama", "ZWNJ between joining letters", "ZWJ in an emoji sequence"],
 )
 def test_joiners_are_kept_in_their_joining_context_only(text):
-    assert _single_line_clean(text) == text
+    assert single_line_clean(text) == text
     # The same joiner between Latin letters only makes an equal-looking title differ.
     joiner = "\u200d" if "\u200d" in text else "\u200c"
-    assert _single_line_clean(f"Can{joiner}cer") == "Cancer"
+    assert single_line_clean(f"Can{joiner}cer") == "Cancer"
 
 
 CONTROL = {"bell": "\x07", "escape": "\x1b", "DEL": "\x7f", "C1 NEL": "\x85", "C1 CSI": "\x9b", "tab": "\t"}

@@ -20,8 +20,8 @@ from healthlib.content_files import (
     dump_topics,
     read_folder,
 )
+from healthlib.content_schema import clean_article_content, clean_term_content
 from healthlib.exceptions import InvalidContent
-from healthlib.models.schema import clean_article_content, clean_term_content
 
 TOPICS = """\
 - slug: treatment-types

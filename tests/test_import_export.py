@@ -11,7 +11,7 @@ from django.db import transaction
 from django.test import override_settings
 
 from healthlib import content_files, workflow
-from healthlib.exceptions import InvalidContent, NotPermitted
+from healthlib.exceptions import InvalidContent, NotPermitted, TransitionNotAllowed
 from healthlib.models import (
     Article,
     ContentItem,
@@ -102,12 +102,10 @@ def counts() -> tuple[int, ...]:
 
 def publish_all(editor, reviewer) -> None:
     """Review and publish every draft, glossary terms first (articles may link to them)."""
-    items = ContentItem.objects.filter(state=State.DRAFT).order_by("-kind", "pk")
-    for item in items:
-        item = item.specific()
-        workflow.submit(item, editor)
-        workflow.approve(item, reviewer)
-        workflow.publish(item, editor)
+    published, held_back = content_files.publish_in_dependency_order(
+        ContentItem.objects.filter(state=State.DRAFT), editor, [reviewer]
+    )
+    assert published and not held_back
 
 
 # ---------------------------------------------------------------- import
@@ -442,3 +440,52 @@ def test_topic_name_taken_by_another_slug_is_refused(tmp_path, editor):
     with pytest.raises(CommandError, match=r"topics.yaml:1: Another topic is already named"):
         run_import(make_folder(tmp_path))
     assert ContentItem.objects.count() == 0
+
+
+# ---------------------------------------------------------------- publishing in dependency order
+
+
+def test_publish_in_dependency_order_publishes_terms_before_the_articles_that_link_them(
+    tmp_path, editor, reviewer, reviewer2
+):
+    """The article links PD-1 and T cell, so its submit is refused until both are live; reviewers take turns."""
+    reviewers = [reviewer, reviewer2]
+    linking = ARTICLE.replace(
+        "These drugs help T cells attack cancer.",
+        "These drugs release [PD-1](/health/glossary/pd-1/), so [T cells](/health/glossary/t-cell/) attack cancer.",
+    )
+    folder = tricky_folder(tmp_path)
+    (folder / "articles" / "checkpoint-inhibitors.md").write_text(linking, encoding="utf-8")
+    result = content_files.import_folder(folder, editor)
+    created = [change.item for change in result.changes if change.item is not None]
+    article = Article.objects.get(slug="checkpoint-inhibitors")
+    # Articles first in the input: the function must not depend on the caller's order.
+    created.sort(key=lambda item: not isinstance(item.specific(), Article))
+    with pytest.raises(TransitionNotAllowed):
+        workflow.submit(article, editor)  # the checklist: linked terms are not published yet
+
+    published, held_back = content_files.publish_in_dependency_order(
+        created, editor, reviewers, comment="Checked.", change_summary="First version"
+    )
+
+    assert held_back == []
+    order = [item.slug for item in published]
+    assert set(order) == {"t-cell", "pd-1", "irae", "checkpoint-inhibitors", "side-effects"}
+    assert order.index("checkpoint-inhibitors") > max(order.index("t-cell"), order.index("pd-1"))
+    assert all(ContentItem.objects.get(pk=item.pk).state == State.PUBLISHED for item in published)
+    approvals = Review.objects.order_by("pk")
+    assert [review.reviewer for review in approvals] == [reviewers[i % 2] for i in range(len(published))]
+    assert {(review.comment, review.change_summary) for review in approvals} == {("Checked.", "First version")}
+
+
+def test_publish_in_dependency_order_returns_what_it_cannot_publish(tmp_path, editor, reviewer):
+    no_summary = ARTICLE.replace("summary: Drugs that take the brakes off your immune system.\n", "")
+    content_files.import_folder(make_folder(tmp_path, articles={"checkpoint-inhibitors.md": no_summary}), editor)
+
+    published, held_back = content_files.publish_in_dependency_order(
+        ContentItem.objects.filter(state=State.DRAFT), editor, [reviewer]
+    )
+
+    assert {item.slug for item in published} == {"pd-1", "t-cell"}
+    assert [item.slug for item in held_back] == ["checkpoint-inhibitors"]
+    assert Article.objects.get(slug="checkpoint-inhibitors").state == State.DRAFT

@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from markdown.inlinepatterns import LinkInlineProcessor
 
 from healthlib import markup
+from healthlib.content_schema import clean_article_content, clean_term_content
 from healthlib.exceptions import InvalidContent, MarkdownTooComplex
 from healthlib.markup import MAX_BRACKET_WORK, MAX_NESTING, check_markdown, render_document
 from healthlib.models import Revision
-from healthlib.models.schema import clean_article_content, clean_term_content
 from tests.test_admin import change_url, form_data, snapshot
 from tests.test_import_export import TRICKY_ARTICLE, counts, run_import, tricky_folder
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -13,6 +17,8 @@ from healthlib import search, workflow
 from healthlib.models import Article, SearchEntry
 
 from .conftest import ARTICLE_CONTENT, edited
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -163,13 +169,13 @@ def test_snippet_html_turns_only_sentinels_into_marks():
 
 def test_snippets_start_just_before_the_first_match_and_mark_whole_words():
     text = " ".join(f"w{i}" for i in range(100)) + " the cell cells cellular T cell lymph nodes " + "end " * 50
-    snippet = search.make_snippet(text.strip(), search._highlighter(["T", "cell"]))
+    snippet = search.make_snippet(text.strip(), search.highlighter(["T", "cell"]))
     assert snippet.startswith("… ") and snippet.endswith(" …")
     assert len(snippet.split()) <= search.SNIPPET_WORDS + 2
     # Every word but the last must match whole; the last may be the start of a word.
     assert "the \x02cell\x03 \x02cells\x03 \x02cellular\x03 \x02T\x03 \x02cell\x03 lymph" in snippet
     assert "w99" in snippet and "w80" not in snippet
-    assert search.make_snippet("no match here", search._highlighter(["zzz"])) == "no match here"
+    assert search.make_snippet("no match here", search.highlighter(["zzz"])) == "no match here"
 
 
 def test_sentinel_characters_in_content_cannot_forge_marks(make_article):
@@ -368,7 +374,7 @@ def test_when_more_names_match_than_the_cap_they_come_newest_first(make_article,
     make_article("long", "Melanoma in the eye and elsewhere", "Skin.")
     make_article("body", "Moles", "Melanoma.")
     assert titles(search.search("melanoma")) == ["Melanoma", "Melanoma 2", "Melanoma in the eye and elsewhere", "Moles"]
-    monkeypatch.setattr(search, "RESULT_CAP", 2)
+    monkeypatch.setattr(search.query, "RESULT_CAP", 2)
     # Ordering thousands of titles by length costs more than the page; newest first is index order.
     results = search.search("melanoma")
     assert (titles(results), results.capped) == (["Melanoma", "Melanoma in the eye and elsewhere"], True)
@@ -390,13 +396,13 @@ def test_pages_neither_overlap_nor_skip_across_the_tiers(make_article):
 def test_the_count_stops_at_the_cap_and_paging_stops_with_it(make_article, monkeypatch):
     for i in range(5):
         make_article(f"a{i}", f"Rash {i}", "rash")
-    monkeypatch.setattr(search, "RESULT_CAP", 3)
+    monkeypatch.setattr(search.query, "RESULT_CAP", 3)
     first = search.search("rash", limit=2)
     assert (first.total, first.capped, len(first.hits)) == (3, True, 2)
     second = search.search("rash", limit=2, offset=2)
     assert (second.total, second.capped, len(second.hits)) == (3, True, 1)
     assert search.search("rash", limit=2, offset=4).hits == []
-    monkeypatch.setattr(search, "RESULT_CAP", 5)
+    monkeypatch.setattr(search.query, "RESULT_CAP", 5)
     exact = search.search("rash")
     assert (exact.total, exact.capped, len(exact.hits)) == (5, False, 5)
 
@@ -410,3 +416,20 @@ def test_the_number_of_queries_does_not_grow_with_the_results(make_article):
     with CaptureQueriesContext(connection) as many:
         assert len(search.search("nausea").hits) == 7
     assert len(few) == len(many)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite only")
+def test_a_sqlite_site_never_imports_the_postgresql_backend():
+    """On Django 6, django.contrib.postgres.search needs a PostgreSQL driver, which a SQLite site may not have."""
+    script = (
+        "import sys, django; django.setup(); from django.core.management import call_command; "
+        "call_command('migrate', verbosity=0); from healthlib import search; from django.db import connection; "
+        "search.search('cancer'); search.articles_with_phrases(['t cell']); "
+        "print(connection.vendor, 'healthlib.search.postgres' in sys.modules, 'django.contrib.postgres.search' in sys.modules)"
+    )
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "HEALTHLIB_TEST_DB": "sqlite"}
+    environment.pop("HEALTHLIB_TEST_SQLITE_FILE", None)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.split() == ["sqlite", "False", "False"], done.stderr

@@ -83,7 +83,7 @@ def test_a_capped_count_says_more_than_and_pages_up_to_the_cap(client, library, 
     from healthlib import search
 
     assert search.search("cancer").total >= 3
-    monkeypatch.setattr(search, "RESULT_CAP", 2)
+    monkeypatch.setattr(search.query, "RESULT_CAP", 2)
     first = text(client.get("/health/search/", {"q": "cancer"}))
     assert "More than 2 results for “cancer”" in first
     assert "Page 1 of 2" in first and 'rel="next"' in first

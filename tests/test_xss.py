@@ -38,7 +38,7 @@ from healthlib import editor_preview, notifications, preview_links, signals, wor
 from healthlib.conf import DEFAULTS, healthlib_settings
 from healthlib.exceptions import InvalidContent
 from healthlib.models import Article, GlossaryTerm, ReviewerProfile
-from healthlib.models.schema import one_line
+from healthlib.normalise import one_line
 from tests.browser import CHROMIUM, launch_chromium
 from tests.conftest import verify_for_test
 from tests.html_safety import feed_problems, json_ld_blocks, problems
@@ -87,7 +87,7 @@ def _clean_article(payload, index: int) -> dict:
         "body": f"{text}\n\nSee zeta{index} for more.",
         "references": [{"title": text, "publisher": text, "url": text, "year": 2020}],
     }
-    from healthlib.models.schema import clean_article_content
+    from healthlib.content_schema import clean_article_content
 
     fallbacks = {
         "title": single_line(text) or "x",
@@ -111,7 +111,7 @@ def _clean_article(payload, index: int) -> dict:
 
 
 def _clean_term(payload, index: int) -> dict:
-    from healthlib.models.schema import clean_term_content
+    from healthlib.content_schema import clean_term_content
 
     text = payload.text
     content = {
@@ -588,7 +588,7 @@ def test_admin_add_form_rerendered_with_errors(db, corpus):
 
 def test_every_payload_reached_storage_or_was_refused(db, corpus):
     """Guard against a vacuous run: the payloads really are in the live fields and the profiles."""
-    from healthlib.models.schema import normalise_text
+    from healthlib.normalise import normalise_text
 
     summaries = dict(Article.objects.filter(slug__startswith="x").values_list("slug", "live_summary"))
     assert len(summaries) == N

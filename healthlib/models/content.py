@@ -7,6 +7,7 @@ only :mod:`healthlib.workflow` changes them.
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
@@ -17,6 +18,12 @@ from django.utils.translation import gettext_lazy as _
 
 from healthlib.conf import healthlib_settings
 
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from healthlib.models.revisions import Revision
+
 
 class ProtectedContentError(Exception):
     """Reviewed or published content cannot be deleted; archive it instead."""
@@ -25,7 +32,7 @@ class ProtectedContentError(Exception):
 class ContentItemQuerySet(models.QuerySet):
     """Bulk deletes refuse, like :meth:`ContentItem.delete`, when any item has a revision history."""
 
-    def delete(self):
+    def delete(self) -> tuple[int, dict[str, int]]:
         from healthlib.models.revisions import Revision
 
         protected = Revision.objects.filter(item__in=self.values("pk")).values("item_id").distinct().count()
@@ -36,7 +43,7 @@ class ContentItemQuerySet(models.QuerySet):
             )
         return super().delete()
 
-    delete.queryset_only = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]  # Django's marker on a method, unknown to type checkers
 
 
 class State(models.TextChoices):
@@ -186,7 +193,7 @@ class ContentItem(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         # Revisions, reviews and the audit trail are history; deleting the item would orphan them.
         if self.pk and self.revisions.exists():
             raise ProtectedContentError(
@@ -245,14 +252,14 @@ class Article(ContentItem):
         # Reader lists (A to Z, topics, related articles) are ordered by the live title.
         indexes = [models.Index(fields=["live_title"], name="healthlib_article_live_title")]
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.kind = Kind.ARTICLE
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("healthlib:article_detail", kwargs={"slug": self.slug})
 
-    def set_live_content(self, revision) -> None:
+    def set_live_content(self, revision: Revision) -> None:
         """Copy a revision into the reader-facing fields. Called only by the publish transition."""
         from healthlib.glossary_linker import link_article_html
         from healthlib.markup import render_document
@@ -286,14 +293,14 @@ class GlossaryTerm(ContentItem):
         verbose_name_plural = _("glossary terms")
         ordering = ["title"]
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.kind = Kind.GLOSSARY_TERM
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("healthlib:term_detail", kwargs={"slug": self.slug})
 
-    def set_live_content(self, revision) -> None:
+    def set_live_content(self, revision: Revision) -> None:
         """Copy a revision into the reader-facing fields. Called only by the publish transition."""
         from healthlib.markup import render_markdown
 
@@ -323,7 +330,7 @@ class _InRangeExact(RelatedExact):
     views included). Registered on the two fields only, so no other model changes behaviour.
     """
 
-    def process_rhs(self, compiler, connection):
+    def process_rhs(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, Any]:
         if isinstance(self.rhs, int) and not isinstance(self.rhs, bool):
             target = getattr(self.lhs.output_field, "target_field", self.lhs.output_field)
             low, high = connection.ops.integer_field_range(target.get_internal_type())

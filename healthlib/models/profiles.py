@@ -1,5 +1,3 @@
-import unicodedata
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -7,12 +5,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from healthlib.models.append_only import AppendOnlyModel
+from healthlib.normalise import is_one_line
 
 #: The profile fields whose values a verification vouches for (and readers rely on).
 VERIFIED_FIELDS = ("credentials", "specialty", "licensing_body", "licence_number", "registry_url")
-
-#: Line breaks (including U+2028/U+2029) and other control characters: a byline is one line.
-_NOT_ONE_LINE = {"Cc", "Zl", "Zp"}
 
 
 class ReviewerProfile(models.Model):
@@ -63,7 +59,7 @@ class ReviewerProfile(models.Model):
         errors = {
             name: _("Write this on one line, without line breaks or control characters.")
             for name in ("display_name", "credentials", "specialty")
-            if any(unicodedata.category(char) in _NOT_ONE_LINE for char in getattr(self, name))
+            if not is_one_line(getattr(self, name))
         }
         if errors:
             raise ValidationError(errors, code="not_one_line")
