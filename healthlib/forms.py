@@ -1,10 +1,10 @@
-"""Admin forms: edit the latest revision's content plus the item's metadata, saved through the workflow.
+"""Admin forms: edit the latest revision's content plus the item's metadata; and the readers' report form.
 
-The change form shows the *latest* revision's content. Saving never writes content or workflow
-state directly: the form's validation step calls :func:`healthlib.workflow.create_article`,
-:func:`~healthlib.workflow.create_glossary_term` or :func:`~healthlib.workflow.save_draft`
-(with the revision the editor started from), so a refusal (invalid content, a stale version, a
-wrong state) becomes a form error on the re-rendered, still-filled-in form.
+Forms validate; they never write. The change form shows the *latest* revision's content and turns
+what was typed into a content dict (:meth:`ContentItemForm.build_content`); the admin's
+``save_model`` hands it to :mod:`healthlib.workflow`. When the workflow refuses (invalid content, a
+stale version, a wrong state), the admin binds the same data again with the refusal
+(:attr:`ContentItemForm.refusal`), which this form shows as its errors on the still-filled-in form.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import re
 from typing import Any
 
 from django import forms
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,10 +20,10 @@ from markdownx.widgets import AdminMarkdownxWidget
 
 from healthlib import workflow
 from healthlib.conf import MAX_REVIEW_INTERVAL_DAYS
-from healthlib.content_schema import ARTICLE_FIELDS, TERM_FIELDS, clean_article_content
+from healthlib.content_schema import ARTICLE_FIELDS, TERM_FIELDS, clean_article_content, clean_term_content
 from healthlib.diff import changed_fields
 from healthlib.exceptions import InvalidContent, StaleVersion, WorkflowError
-from healthlib.models import Article, GlossaryTerm, ProblemReport, Revision, content_hash
+from healthlib.models import Article, GlossaryTerm, ProblemReport, Revision
 from healthlib.models.reports import MAX_MESSAGE, MAX_NOTE
 
 REFERENCE_SEPARATOR = "|"
@@ -82,14 +81,11 @@ class ContentItemForm(forms.ModelForm):
     )
 
     content_fields: tuple[str, ...] = ()
-    #: Set by the admin: the user saving the form.
-    user = None
+    #: Set by the admin when it binds the form again after the workflow refused the save: shown as errors.
+    refusal: WorkflowError | None = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.saved_item = None
-        self.saved_revision: Revision | None = None
-        self.stale: StaleVersion | None = None
         self.stale_revision: Revision | None = None
         latest = self.instance.latest_revision if self.instance.pk else None
         if latest is not None:
@@ -109,18 +105,12 @@ class ContentItemForm(forms.ModelForm):
         raise NotImplementedError
 
     def build_content(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def create(self, content: dict[str, Any]):
+        """The content dict the workflow saves, from the cleaned data."""
         raise NotImplementedError
 
     def cleaned_for_hash(self, content: dict[str, Any]) -> dict[str, Any]:
+        """``content`` normalised as the workflow stores it, to compare it with the latest revision's hash."""
         raise NotImplementedError
-
-    def save_metadata(self, item) -> None:
-        """Save the responsible editor without touching workflow fields (a stale instance must not be saved)."""
-        if "owner" in self.cleaned_data and "owner" in self.changed_data:
-            type(item).objects.filter(pk=item.pk).update(owner=self.cleaned_data["owner"])
 
     def clean(self):
         cleaned = super().clean()
@@ -132,45 +122,20 @@ class ContentItemForm(forms.ModelForm):
                 ),
                 code="no_base",
             )
+        if self.refusal is not None:
+            self.show_refusal(self.refusal)
         return cleaned
 
-    # -- validation runs the workflow
-    def _post_clean(self):
-        super()._post_clean()
-        if self.errors:
-            return
-        content = self.build_content()
-        try:
-            with transaction.atomic():
-                self.saved_item = self._apply(content)
-        except StaleVersion as exc:
-            self._stale(exc)
-        except InvalidContent as exc:
-            self._invalid(exc)
-        except WorkflowError as exc:
-            self.add_error(None, exc.message)
-
-    def _apply(self, content: dict[str, Any]):
-        if self.instance.pk is None:
-            item = self.create(content)
-            self.saved_revision = item.latest_revision
+    def show_refusal(self, refusal: WorkflowError) -> None:
+        """The workflow's refusal of this data as form errors (reads the database, writes nothing)."""
+        if isinstance(refusal, StaleVersion):
+            self._stale(refusal)
+        elif isinstance(refusal, InvalidContent):
+            self._invalid(refusal)
         else:
-            item = self.instance
-            latest = item.latest_revision
-            # Unchanged content needs no revision (and a frozen in-review item allows none).
-            if content_hash(self.cleaned_for_hash(content)) != latest.content_hash:
-                # No fallback to the latest revision: a post without its base could replace a newer one.
-                self.saved_revision = workflow.save_draft(
-                    item, self.user, content, based_on=self.cleaned_data.get("based_on")
-                )
-            self.save_metadata(item)
-            if "review_interval_days" in self.changed_data:
-                workflow.set_review_interval(item, self.user, self.cleaned_data.get("review_interval_days"))
-            item.refresh_from_db()
-        return item
+            self.add_error(None, refusal.message)
 
     def _stale(self, exc: StaleVersion) -> None:
-        self.stale = exc
         current = type(self.instance).objects.select_related("latest_revision").get(pk=self.instance.pk)
         seen = Revision.objects.filter(pk=self.cleaned_data.get("based_on"), item=current).first()
         fields = changed_fields(seen.content if seen else None, current.latest_revision.content)
@@ -195,7 +160,8 @@ class ContentItemForm(forms.ModelForm):
         return field.label if field is not None and field.label else name.replace("_", " ")
 
     def _invalid(self, exc: InvalidContent) -> None:
-        if not exc.errors:
+        # Always at least one error: a refused form must not validate (the admin would save it again).
+        if not any(exc.errors.values()):
             self.add_error(None, exc.message)
             return
         for key, messages in exc.errors.items():
@@ -270,25 +236,6 @@ class ArticleAdminForm(ContentItemForm):
     def cleaned_for_hash(self, content):
         return clean_article_content(content)
 
-    def create(self, content):
-        return workflow.create_article(
-            self.user,
-            slug=self.cleaned_data["slug"],
-            article_type=self.cleaned_data["article_type"],
-            content=content,
-            topics=list(self.cleaned_data.get("topics") or []),
-            owner=self.cleaned_data.get("owner"),
-            review_interval_days=self.cleaned_data.get("review_interval_days"),
-        )
-
-    def save_metadata(self, item):
-        super().save_metadata(item)
-        if not {"article_type", "topics"} & set(self.changed_data):
-            return
-        article_type = self.cleaned_data.get("article_type", item.article_type)
-        topics = list(self.cleaned_data.get("topics", item.topics.all()))
-        workflow.set_article_details(item, self.user, article_type=article_type, topics=topics)
-
 
 class GlossaryTermAdminForm(ContentItemForm):
     term = forms.CharField(
@@ -348,17 +295,7 @@ class GlossaryTermAdminForm(ContentItemForm):
         }
 
     def cleaned_for_hash(self, content):
-        from healthlib.content_schema import clean_term_content
-
         return clean_term_content(content, own_slug=self.instance.slug)
-
-    def create(self, content):
-        term = workflow.create_glossary_term(
-            self.user, slug=self.cleaned_data["slug"], content=content, owner=self.cleaned_data.get("owner")
-        )
-        if self.cleaned_data.get("review_interval_days"):
-            workflow.set_review_interval(term, self.user, self.cleaned_data["review_interval_days"])
-        return term
 
 
 class ActionForm(forms.Form):

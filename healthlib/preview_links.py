@@ -24,8 +24,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from healthlib.exceptions import InvalidContent, NotPermitted
-from healthlib.markup import render_document, render_markdown
-from healthlib.models import Kind, Revision, State
+from healthlib.models import Article, Kind, Revision, State
+from healthlib.previews import preview_item
 from healthlib.roles import EDIT
 
 logger = logging.getLogger(__name__)
@@ -166,25 +166,25 @@ def load(token: str) -> Revision:
 
 
 def _document(revision: Revision) -> dict:
-    content = revision.content
-    if revision.item.kind == Kind.ARTICLE:
-        body = render_document(content.get("body", ""))
+    """What the page shows of ``revision``, rendered by the one preview renderer (:mod:`healthlib.previews`)."""
+    shown = preview_item(revision)
+    if isinstance(shown, Article):
         return {
             "kind": Kind.ARTICLE,
-            "title": content.get("title", ""),
-            "summary": content.get("summary", ""),
-            "body_html": body.html,
-            "toc_html": body.toc_html,
-            "references": content.get("references", []),
+            "title": shown.live_title,
+            "summary": shown.live_summary,
+            "body_html": shown.live_body_html,
+            "toc_html": shown.live_toc_html,
+            "references": shown.live_references,
         }
     return {
         "kind": Kind.GLOSSARY_TERM,
-        "title": content.get("term", ""),
-        "aliases": content.get("aliases", []),
-        "pronunciation": content.get("pronunciation", ""),
-        "short_definition": content.get("short_definition", ""),
-        "full_definition_html": render_markdown(content.get("full_definition", "")),
-        "professional_definition_html": render_markdown(content.get("professional_definition", "")),
+        "title": shown.live_term,
+        "aliases": shown.live_aliases,
+        "pronunciation": shown.live_pronunciation,
+        "short_definition": shown.live_short_definition,
+        "full_definition_html": shown.live_full_definition_html,
+        "professional_definition_html": shown.live_professional_definition_html,
     }
 
 

@@ -8,7 +8,6 @@ can override ``healthlib/<page>.html`` or, for articles, ``healthlib/article_det
 
 from __future__ import annotations
 
-import copy
 import unicodedata
 from string import ascii_uppercase
 from typing import Any
@@ -25,12 +24,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from healthlib import problem_reports, publishing, reader_pages, structured_data
+from healthlib import problem_reports, reader_pages, structured_data
 from healthlib.cache import positive_int, reader_page
 from healthlib.conf import healthlib_settings
 from healthlib.exceptions import TransitionNotAllowed
 from healthlib.forms import ProblemReportForm
 from healthlib.models import Article, ArticleType, Decision, GlossaryTerm, Kind, Review, Revision, Topic
+from healthlib.previews import preview_item
 from healthlib.roles import is_editor_or_reviewer
 from healthlib.search import search as run_search
 
@@ -312,10 +312,8 @@ def preview_revision(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(_("Only editors and medical reviewers may preview revisions."))
     revision = get_object_or_404(Revision.objects.select_related("item"), pk=pk)
     item = revision.item
-    # A copy of the item with the revision copied into its live fields, rendered by the publish
-    # pipeline; the copy is never saved.
-    specific = copy.copy(item.specific())
-    publishing.set_live_content(specific, revision)
+    # An unsaved copy of the item showing the revision in its live fields (the one preview renderer).
+    specific = preview_item(revision)
     reviews = list(
         Review.objects.filter(revision=revision, decision__in=[Decision.APPROVED, Decision.REAFFIRMED]).order_by(
             "reviewed_at"

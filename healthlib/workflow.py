@@ -144,16 +144,32 @@ def _check_state(item: ContentItem, transition: Transition) -> None:
         raise TransitionNotAllowed(_("“%(title)s” is not scheduled to publish.") % {"title": item.title})
 
 
+def _contributions(revision: Any) -> tuple[QuerySet[RevisionAuthor], QuerySet[WorkflowEvent]]:
+    """The four-eyes rule's records for ``revision`` (a Revision, its id or an ``OuterRef``): the authors of
+    its text (see :func:`_text_authors`) and its submissions."""
+    return (
+        RevisionAuthor.objects.filter(revision=revision),
+        WorkflowEvent.objects.filter(action="healthlib.submit", revision=revision),
+    )
+
+
 def contributors(item: ContentItem, revision: Revision) -> set[int]:
     """Users who must not judge ``revision``: the authors of its text (see :func:`_text_authors`) and its submitters."""
-    ids = set(RevisionAuthor.objects.filter(revision=revision).values_list("user_id", flat=True))
-    ids |= set(
-        WorkflowEvent.objects.filter(item=item, action="healthlib.submit", revision=revision).values_list(
-            "actor_id", flat=True
-        )
-    )
-    ids.discard(None)
-    return ids
+    authors, submissions = _contributions(revision)
+    ids = {
+        *authors.values_list("user_id", flat=True),
+        *submissions.filter(item=item).values_list("actor_id", flat=True),
+    }
+    return {pk for pk in ids if pk is not None}
+
+
+def contributed(user: _User, revision: Revision | OuterRef) -> Q:
+    """A filter: ``user`` is one of :func:`contributors` of ``revision``.
+
+    ``revision`` may be an ``OuterRef``, to apply the same rule to many items in one query (the review queue).
+    """
+    authors, submissions = _contributions(revision)
+    return Q(Exists(authors.filter(user=user))) | Q(Exists(submissions.filter(actor=user)))
 
 
 def _check_independent(item: ContentItem, user: _AnyUser, revision: Revision, transition: Transition) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
 
 from healthlib import workflow
-from healthlib.admin import QUEUE_PAGE_SIZE, REVIEW_DATES_ROWS
+from healthlib.admin.review import QUEUE_PAGE_SIZE, REVIEW_DATES_ROWS
+from healthlib.exceptions import InvalidContent
 from healthlib.forms import references_to_text
 from healthlib.models import (
     Article,
@@ -486,6 +488,21 @@ def test_stale_edit_is_refused_and_keeps_the_typed_text(client, article, editor,
     assert client.post(change_url(article), again).status_code == 302
     article.refresh_from_db()
     assert article.latest_revision.number == 3
+
+
+def test_a_refusal_after_part_of_a_save_rolls_all_of_it_back(client, article, editor, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise InvalidContent("The review interval is refused.")
+
+    monkeypatch.setattr(workflow, "set_review_interval", refuse)
+    client.force_login(editor)
+    response = client.post(change_url(article), form_data(article, body="New text.", review_interval_days="90"))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == ["The review interval is refused."]
+    assert "New text." in response.content.decode()
+    article.refresh_from_db()
+    # The new draft revision saved before the refusal is gone with it; the admin logged nothing.
+    assert (article.latest_revision.number, Revision.objects.count(), LogEntry.objects.count()) == (1, 1, 0)
 
 
 def test_content_is_frozen_while_in_review(client, article, editor):

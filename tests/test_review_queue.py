@@ -15,7 +15,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from healthlib import workflow
-from healthlib.admin import review_queue
+from healthlib.admin.queries import review_queue
 from healthlib.models import ContentItem, State, WorkflowEvent
 from tests.conftest import ARTICLE_CONTENT, edited
 
@@ -283,7 +283,7 @@ def test_queue_page_costs_the_same_whatever_the_history(
 
 
 def test_every_page_follows_the_queue_order(client, monkeypatch, editor, reviewer, author_reviewer):
-    monkeypatch.setattr("healthlib.admin.QUEUE_PAGE_SIZE", 3)
+    monkeypatch.setattr("healthlib.admin.review.QUEUE_PAGE_SIZE", 3)
     articles = [new_article(author_reviewer if i % 4 == 1 else editor, f"a-{i}") for i in range(10)]
     for article in reversed(articles):  # the queue's order is not the order of creation
         workflow.submit(article, editor)
