@@ -276,7 +276,8 @@ def stored_response(request: HttpRequest, slug: str) -> HttpResponse | None:
         return None
     html = article.live_page_html.replace(RELATED_MARKER, render_related(article.pk), 1)
     response = HttpResponse(html.replace(ORIGIN_PLACEHOLDER, request_origin(request)))
-    response.healthlib_last_modified = max(filter(None, [article.last_published_at, article.last_reviewed_at]))
+    # An attribute of ours, read by healthlib.cache for Last-Modified (HttpResponse has no such field).
+    response.healthlib_last_modified = max(filter(None, [article.last_published_at, article.last_reviewed_at]))  # type: ignore[attr-defined]
     return response
 
 
