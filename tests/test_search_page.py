@@ -99,5 +99,5 @@ def test_below_the_cap_the_count_is_exact_and_the_cap_shows_with_thousands_group
     assert "More than" not in page
     from healthlib.search import SearchResults
 
-    monkeypatch.setattr("healthlib.search.search", lambda *a, **k: SearchResults(total=1000, hits=[], capped=True))
+    monkeypatch.setattr("healthlib.views.run_search", lambda *a, **k: SearchResults(total=1000, hits=[], capped=True))
     assert "More than 1,000 results" in text(client.get("/health/search/", {"q": "cancer"}))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from healthlib.admin.base import IdCheckingAdmin
 from healthlib.models import PurgeRequest
 
 
@@ -28,7 +29,7 @@ class PurgeStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(PurgeRequest)
-class PurgeRequestAdmin(admin.ModelAdmin):
+class PurgeRequestAdmin(IdCheckingAdmin):
     list_display = ["created_at", "backend", "tag", "after_page_work", "attempts", "next_attempt_at", "last_error"]
     list_filter = [PurgeStatusFilter, "backend"]
     search_fields = ["tag"]
