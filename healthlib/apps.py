@@ -18,7 +18,6 @@ class HealthlibConfig(AppConfig):
             purge,
             reader_pages,
             roles,
-            search,
             tasks,
         )
 
@@ -28,5 +27,4 @@ class HealthlibConfig(AppConfig):
         purge.connect()
         tasks.connect()
         reader_pages.connect()
-        search.connect()
         cache.connect()

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from healthlib import checklist, credentials, derived_work, publishing, purge, signals
+from healthlib import checklist, credentials, derived_work, publishing, purge, search, signals
 from healthlib.conf import MAX_REVIEW_INTERVAL_DAYS, healthlib_settings, is_review_interval
 from healthlib.content_schema import clean_article_content, clean_term_content
 from healthlib.exceptions import (
@@ -419,6 +419,10 @@ def _finish(
 ) -> WorkflowEvent:
     """Save the item (with its stored reader page), write its one audit event and queue the signal for after commit."""
     publishing.save(item)
+    if signal in (signals.published, signals.archived):
+        # In this transaction, not after it: a glossary term's re-link, run as soon as the term commits,
+        # finds the articles through the index, and an article published a moment earlier must be there.
+        search.index_item(item)
     if isinstance(item, GlossaryTerm) and signal in (signals.published, signals.archived):
         # Recorded in this transaction, done after commit (healthlib.derived_work): never half-done.
         derived_work.record_term_change(item)

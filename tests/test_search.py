@@ -104,6 +104,23 @@ def test_accents_do_not_matter_on_sqlite(make_article):
     assert titles(search.search("CAFE")) == ["Café au lait spots"]
 
 
+def test_the_entry_is_written_in_the_publish_transaction_not_after_it(editor, reviewer):
+    """A glossary term's re-link runs as soon as the term commits and finds articles through the index:
+    an article published a moment before must already be there (a flaky race on PostgreSQL when the
+    entry was written by an after-commit receiver). No after-commit callback runs in this test."""
+    article = workflow.create_article(
+        editor, slug="in-step", article_type="guide", content=edited(ARTICLE_CONTENT, title="Zebrafish study")
+    )
+    workflow.submit(article, editor)
+    workflow.approve(article, reviewer)
+    assert not SearchEntry.objects.filter(item_id=article.pk).exists()  # approved is not live
+    workflow.publish(article, editor)
+    assert SearchEntry.objects.get(item_id=article.pk).title == "Zebrafish study"
+    assert search.articles_with_phrases(["zebrafish"]) == {article.pk}
+    workflow.archive(Article.objects.get(pk=article.pk), editor, comment="Out of date.")
+    assert not SearchEntry.objects.filter(item_id=article.pk).exists()
+
+
 def test_drafts_in_review_approved_and_archived_content_is_never_found(
     make_article, editor, reviewer, on_commit, publish
 ):

@@ -23,9 +23,10 @@ every article and ranking them all (bm25 / ts_rank_cd over 89,000 long texts) to
 through the first 1,000. Every tier's order is total and the tiers do not overlap, so pages never
 repeat or skip a hit.
 
-Only live content is indexed (:mod:`~healthlib.search.index`): :func:`index_item` runs when an item is
-published (after commit) and indexes the reader-facing copy, never a draft; :func:`unindex_item` runs
-when it is archived.
+Only live content is indexed (:mod:`~healthlib.search.index`): :func:`index_item` runs in the transaction
+that publishes or archives an item (so the entry commits with the live copy, and a glossary term's
+re-link right after finds every article committed before it) and indexes the reader-facing copy,
+never a draft; an archived item's entry is removed.
 
 The query a reader types is never handed to either engine's query language: it is split into words
 (letters and digits, any script) and each word is quoted, so no input can cause a syntax error.
@@ -34,7 +35,7 @@ query's words wrapped in sentinel characters, then HTML-escaped before the senti
 """
 
 from healthlib.search.backend import EXACT_NAME, NAME, TEXT
-from healthlib.search.index import connect, entry_fields, index_item, reindex, unindex_item
+from healthlib.search.index import entry_fields, index_item, reindex, unindex_item
 from healthlib.search.query import (
     MAX_LIMIT,
     MAX_TERM_LENGTH,
@@ -64,7 +65,6 @@ __all__ = [
     "Hit",
     "SearchResults",
     "articles_with_phrases",
-    "connect",
     "entry_fields",
     "exact_name",
     "highlighter",

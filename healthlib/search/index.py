@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from healthlib import signals
 from healthlib.glossary_linker import strip_definitions
 from healthlib.html import plain_text
 from healthlib.models import Article, GlossaryTerm, Kind, SearchEntry
@@ -46,7 +45,7 @@ def entry_fields(item) -> dict | None:
 def index_item(item) -> bool:
     """Put a live item's reader-facing text in the index (or take it out when not live). Returns whether indexed."""
     item = item.specific()
-    item = type(item).objects.get(pk=item.pk)  # what was committed, not the caller's copy
+    item = type(item).objects.get(pk=item.pk)  # as saved, not the caller's copy
     fields = entry_fields(item)
     if fields is None:
         unindex_item(item)
@@ -72,21 +71,3 @@ def reindex() -> int:
                     count += 1
         backend().rebuild()
     return count
-
-
-def _on_published(sender, item, **kwargs) -> None:
-    index_item(item)
-
-
-def _on_archived(sender, item, **kwargs) -> None:
-    unindex_item(item)
-
-
-def connect() -> None:
-    """Keep the index in step with what readers see (called from apps.ready).
-
-    The workflow sends these signals once its transaction has committed, so only committed,
-    live content is ever indexed.
-    """
-    signals.published.connect(_on_published, dispatch_uid="healthlib.search.published")
-    signals.archived.connect(_on_archived, dispatch_uid="healthlib.search.archived")
