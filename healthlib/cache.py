@@ -1,26 +1,38 @@
-"""The readers' page cache, and how it is invalidated.
+"""The readers' page cache, and how it is retired: per page, by cache tag.
 
-Every cached page is stored under a key that contains the library's *content version*, a
-value kept in the cache itself. Publishing, reaffirming or archiving anything (articles and
-glossary terms alike) writes a new content version, so every page cached before it is simply
-never read again and expires on its own. Because the version lives in the cache, this holds
-across processes and servers as long as they share the cache (a file-based, database, Redis
-or memcached cache; not the per-process local-memory cache).
+A cached page is stored under a key of its address (scheme, host, path, and only the query
+parameters its view declares, ``reader_page(query={...})``, normalised; any other query string maps
+to the same entry, so a flood of junk query strings creates no entries), together with the
+*generations* of its two tags: the site-wide tag (``hl``) and its own tag
+(:func:`healthlib.cache_tags.own`, from its URL alone: ``hl-a-<slug>`` for an article's pages,
+``hl-g-<slug>`` for a term's, ``hl-home``...). A generation is a value kept in the cache itself, one
+key per tag; a page is served only while both generations are what they were when it was rendered.
 
-The version is the time of the change in nanoseconds, a lower bound of every page's
-``Last-Modified``.
+A change retires pages by deleting generations (:func:`retire`): it names the tags the HTTP cache
+in front is purged by (:mod:`healthlib.cache_tags`: :func:`~healthlib.cache_tags.for_transition`,
+:func:`~healthlib.cache_tags.for_links`, :func:`~healthlib.cache_tags.for_topics`), and
+:func:`~healthlib.cache_tags.pages_showing` turns them into the own tags of the pages that carry
+them (an article's publish retires its pages, the listings it appears in, its topics' pages and the
+pages of its topic-mates, the pages of the terms it links), once, in the writer's request, so a
+reader's miss costs no query for tags. Every other cached page stays valid. Because generations
+live in the cache, this holds across processes and servers that share it (a file-based, database,
+Redis or memcached cache; not the per-process local-memory cache). :func:`invalidate` retires every
+page (the site-wide tag).
+
+The generations are read *before* the view renders: a change that commits after that read
+retires its generations after the commit, hence after the page was stored with the old ones, so a
+page rendered from the old data is never served after its change was retired. A generation that is
+missing (never created, evicted, the cache cleared) is created anew, so pages stored under the old
+one are never read again. Retiring runs after the change commits (a reader's request in between
+would store the old page under the new generation), and for what a change removes from the
+indexes :func:`~healthlib.cache_tags.pages_showing` reads (a term mention), when the row goes.
 
 Only anonymous GET and HEAD requests are served from and stored in the cache; responses to
 logged-in users are marked ``private``. ETags are computed from the page bytes, so a
 conditional GET answered from the cache costs no database query at all. ``Last-Modified`` is the
 time a page's current bytes were first served (remembered per page), so it moves whenever the
 bytes do, even when they change because of *another* item (a re-linked term, a new related
-article), and stays put across publishes that leave the page as it was.
-
-A page's key holds the scheme, host and path and only the query parameters its view declares
-(``reader_page(query={...})``), normalised; the view sees only those. Any other query string
-maps to the same entry, so a flood of junk query strings creates no entries. The content version
-lives outside the space the page cache culls (see :func:`_bookkeeping`).
+article), and stays put across changes that leave the page as it was.
 
 :class:`PageCacheMiddleware`, placed first in ``MIDDLEWARE``, answers those requests from the
 cache before sessions, authentication, CSRF and the view run (a cached page then costs a
@@ -30,9 +42,9 @@ replays only pages stored that way, 304s included: a page served by the fast pat
 headers as one served by the full stack, whichever request (anonymous, with a stale session cookie,
 with an ``Authorization`` header, HEAD, conditional) filled the cache. A response the stack changed
 beyond adding headers (compressed, or varying on more than the cookie) is not stored for it.
-Each process also keeps recently served pages in memory, keyed like the shared cache (content
-version included), so only the version is read from the shared cache per request and a publish
-in any process still retires every page at once.
+Each process also keeps recently served pages in memory (:data:`LOCAL_PAGES`), checked against the
+shared generations on every request, and :class:`CachedPagesWSGI` answers those before Django builds
+a request; ``docs/benchmarks.md`` says what each of these layers buys.
 
 Anonymous readers' pages also carry the headers of the HTTP cache in front (:mod:`healthlib.cache_tags`:
 the cache-tag header and ``Surrogate-Control``/``CDN-Cache-Control``), stored with the page, so a
@@ -45,9 +57,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import random
 import time
-from collections.abc import Callable, Mapping
-from functools import lru_cache, wraps
+from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache, partial, wraps
 
 from django.conf import settings
 from django.core.cache import caches
@@ -56,7 +69,7 @@ from django.core.exceptions import DisallowedHost, SuspiciousOperation
 from django.core.handlers.wsgi import get_path_info, get_script_name
 from django.core.signals import setting_changed
 from django.db import transaction
-from django.db.models.signals import m2m_changed
+from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_save
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import Resolver404, get_urlconf, resolve
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
@@ -67,17 +80,20 @@ from healthlib.conf import healthlib_settings
 
 logger = logging.getLogger(__name__)
 
-VERSION_KEY = "healthlib:content-version"
-PAGE_KEY = "healthlib:page:{version}:{digest}"
-#: Per page, across content versions: (ETag, Last-Modified) of the bytes it was last served with.
+PAGE_KEY = "healthlib:page:{digest}"
+#: One generation per tag (see the module's docstring).
+TAG_KEY = "healthlib:tag:{tag}"
+#: Per page, across its renders: (ETag, Last-Modified) of the bytes it was last served with.
 VALIDATORS_KEY = "healthlib:validators:{digest}"
 #: A declared query parameter's normaliser: the raw value in, its canonical form (or None: ignored) out.
 Normaliser = Callable[[str], "str | None"]
-#: Responses are stored as (body, content type, Last-Modified timestamp or None, ETag, edge headers),
-#: plus, when stored by :class:`PageCacheMiddleware`, the other headers of the full response.
+#: A page: (body, content type, Last-Modified timestamp or None, ETag, edge headers, the other headers
+#: of the full response when stored by :class:`PageCacheMiddleware`, else None).
 CachedPage = tuple
-#: The layout of CachedPage, part of every key: pages stored in an older layout are never read.
-PAGE_FORMAT = 2
+#: Stored as (tags, their generations, page).
+Entry = tuple
+#: The layout of Entry, part of every key: entries stored in an older layout are never read.
+PAGE_FORMAT = 3
 #: Headers that :func:`_respond` sets itself, or that must never be replayed from the cache.
 _OWN_HEADERS = (
     frozenset(
@@ -85,9 +101,9 @@ _OWN_HEADERS = (
     )
     | cache_tags.edge_header_names()
 )
-#: Pages kept in each process's memory (keys include the content version, so never stale).
+#: Entries kept in each process's memory (checked against the shared generations on every use).
 LOCAL_PAGES = 256
-_local_pages: dict[str, CachedPage] = {}
+_local_pages: dict[str, Entry] = {}
 
 
 def _cache():
@@ -110,22 +126,15 @@ def _set(cache, key: str, value, timeout) -> None:
         logger.exception("healthlib's page cache could not be written; serving without it")
 
 
-def _add(cache, key: str, value, timeout) -> None:
-    try:
-        cache.add(key, value, timeout=timeout)
-    except Exception:
-        logger.exception("healthlib's page cache could not be written; serving without it")
-
-
 def _bookkeeping():
-    """The cache holding the content version: one the page cache's culling cannot reach.
+    """The cache holding the generations: one the page cache's culling cannot reach.
 
     Pages may outnumber a cache's ``MAX_ENTRIES`` in normal use. FileBasedCache then deletes random
-    files of its directory, the version's among them, which retires every page at once and lets
-    ``Last-Modified`` step back. It never looks into subdirectories, so the version lives in one.
-    Redis, memcached and the local-memory cache evict least-recently-used keys first, and the
-    version is read on every request. ``CACHE_BOOKKEEPING_ALIAS`` names another cache (for a
-    DatabaseCache, whose culling deletes keys in key order).
+    files of its directory, which would retire pages at random and let ``Last-Modified`` step back. It
+    never looks into subdirectories, so the generations live in one (which is never culled: one small
+    file per tag). Redis, memcached and the local-memory cache evict least-recently-used keys first,
+    and generations are read on every request. ``CACHE_BOOKKEEPING_ALIAS`` names another cache (for
+    a DatabaseCache, whose culling deletes keys in key order).
     """
     alias = healthlib_settings.CACHE_BOOKKEEPING_ALIAS
     if alias:
@@ -136,6 +145,13 @@ def _bookkeeping():
     return cache
 
 
+class _UnculledFileCache(FileBasedCache):
+    """A FileBasedCache that never culls: its files are the generations, one per tag."""
+
+    def _cull(self) -> None:
+        pass  # also spares listing the directory on every write
+
+
 def _file_bookkeeping(cache: FileBasedCache) -> FileBasedCache:
     # The page cache's key prefix, version and key function: sites sharing a directory stay apart.
     return _file_bookkeeping_at(cache._dir, cache.key_prefix, cache.version, cache.key_func)
@@ -144,77 +160,213 @@ def _file_bookkeeping(cache: FileBasedCache) -> FileBasedCache:
 @lru_cache(maxsize=8)
 def _file_bookkeeping_at(directory: str, key_prefix: str, version: int, key_func: Callable) -> FileBasedCache:
     params = {"TIMEOUT": None, "KEY_PREFIX": key_prefix, "VERSION": version, "KEY_FUNCTION": key_func}
-    return FileBasedCache(os.path.join(directory, "healthlib"), params)
+    return _UnculledFileCache(os.path.join(directory, "healthlib"), params)
 
 
-def content_version() -> int:
-    """The current content version; created on first use (or after the cache was cleared)."""
+def _new_generation() -> int:
+    # A time in nanoseconds (a lower bound of Last-Modified); the random part keeps two generations of
+    # one tag, written by two servers in the same nanosecond or with clocks that disagree, apart.
+    return time.time_ns() + random.randrange(1000)
+
+
+def generations(tags: Iterable[str], *, create: bool = False) -> tuple[int, ...] | None:
+    """The current generations of ``tags``, or None if one is missing (``create``: made anew) or the
+    cache cannot be read (logged)."""
     cache = _bookkeeping()
-    stamp = _version_file_stamp(cache)
-    if stamp is not None and _version_memo.get(stamp[0], (None,))[0] == stamp:
-        return _version_memo[stamp[0]][1]
-    version = _get(cache, VERSION_KEY)
-    if version is None:
-        _add(cache, VERSION_KEY, time.time_ns(), timeout=None)
-        version = _get(cache, VERSION_KEY, time.time_ns())
-    if stamp is not None:
-        # Taken before the read: if the file was replaced meanwhile, the next stat() differs and re-reads.
-        _version_memo[stamp[0]] = (stamp, int(version))
-    return int(version)
-
-
-#: FileBasedCache only: version file path -> ((path, inode, mtime, size), version) as last read.
-_version_memo: dict[str, tuple[tuple, int]] = {}
-
-
-def _version_file_stamp(cache) -> tuple | None:
-    """For a FileBasedCache, the identity of the file holding the version.
-
-    Every ``set()`` of that backend writes a new file and renames it into place, so an unchanged
-    (inode, mtime, size) means an unchanged version: one ``stat()`` instead of reading, unpickling
-    and decompressing the file on every request.
-    """
-    if not isinstance(cache, FileBasedCache):
+    keys = [TAG_KEY.format(tag=tag) for tag in tags]
+    try:
+        found = _read(cache, keys)
+        missing = [key for key in keys if key not in found]
+        if missing and create:
+            for key in missing:
+                cache.add(key, _new_generation(), timeout=None)
+            found.update(_read(cache, missing))
+    except Exception:
+        logger.exception("healthlib's page cache could not be read; serving without it")
         return None
-    path = cache._key_to_file(VERSION_KEY)
+    if len(found) < len(keys):
+        return None
+    return tuple(found[key] for key in keys)
+
+
+def _read(cache, keys: list[str]) -> dict[str, int]:
+    if not isinstance(cache, FileBasedCache):
+        return cache.get_many(keys)
+    found = {}
+    for key in keys:
+        value = _file_value(cache, key)
+        if value is not None:
+            found[key] = value
+    return found
+
+
+#: FileBasedCache only: generation file path -> ((path, inode, mtime, size), value) as last read.
+_file_memo: dict[str, tuple[tuple, int]] = {}
+
+
+def _file_value(cache: FileBasedCache, key: str) -> int | None:
+    """A generation from its file, read again only when one ``stat()`` shows another file there.
+
+    Every ``set()``/``add()`` of that backend writes a new file and renames it into place, and a
+    retired generation's file is deleted, so an unchanged (inode, mtime, size) means an unchanged
+    value: one ``stat()`` instead of opening, unpickling and decompressing the file per request.
+    """
+    path = cache._key_to_file(key)
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return (path, st.st_ino, st.st_mtime_ns, st.st_size)
+    stamp = (path, st.st_ino, st.st_mtime_ns, st.st_size)
+    memo = _file_memo.get(path)
+    if memo is not None and memo[0] == stamp:
+        return memo[1]
+    value = cache.get(key)
+    if value is not None:
+        if len(_file_memo) >= 65_536:
+            _file_memo.clear()
+        # Taken before the read: if the file was replaced meanwhile, the next stat() differs and re-reads.
+        _file_memo[path] = (stamp, value)
+    return value
+
+
+def content_version() -> int:
+    """The generation of the site-wide tag: it changes when every page is retired (:func:`invalidate`)."""
+    found = generations([healthlib_settings.CACHE_TAG_PREFIX], create=True)
+    return found[0] if found else 0
+
+
+def retire(tags: Iterable[str], *, moved: cache_tags.Moved | None = None) -> None:
+    """Retire the cached reader pages that carry any of ``tags`` (:mod:`healthlib.cache_tags`; ``moved``:
+    see :func:`~healthlib.cache_tags.pages_showing`).
+
+    Call it after the change commits (:func:`retire_on_commit`). A cache that fails is logged: its
+    pages then live until ``CACHE_TIMEOUT``.
+    """
+    tags = list(dict.fromkeys(tags))
+    if tags:
+        retire_pages(cache_tags.pages_showing(tags, moved=moved))
+
+
+def retire_pages(own_tags: Iterable[str]) -> None:
+    """Retire the cached pages known by these own tags (:func:`healthlib.cache_tags.own`), and the
+    pages healthlib does not know."""
+    keys = [TAG_KEY.format(tag=tag) for tag in dict.fromkeys([*own_tags, _UNKNOWN_PAGES])]
+    try:
+        _bookkeeping().delete_many(keys)
+    except Exception:
+        logger.exception("healthlib's page cache could not retire %d page tag(s)", len(keys))
+
+
+def retire_on_commit(tags: Iterable[str], *, own: bool = False, moved: cache_tags.Moved | None = None) -> None:
+    """:func:`retire` (``own``: :func:`retire_pages`) once the current transaction commits (at once
+    outside one)."""
+    transaction.on_commit(partial(retire_pages, list(tags)) if own else partial(retire, list(tags), moved=moved))
+
+
+def page_stored(article, gained: Iterable[str]) -> None:
+    """An article's stored page changed (in the current transaction), linking ``gained`` terms anew:
+    its pages, and the pages of those terms (they list it now), are retired after the commit."""
+    retire_on_commit([cache_tags.article(article.slug), *map(cache_tags.term, gained)], own=True)
 
 
 def invalidate(**kwargs) -> int:
-    """Retire every cached reader page by writing a new content version. Returns the new version.
+    """Retire every cached reader page (after changing what readers see by means healthlib does not
+    see, or after a deploy). Returns the new :func:`content_version`."""
+    retire([healthlib_settings.CACHE_TAG_PREFIX])
+    return content_version()
 
-    Connected to ``healthlib.signals.published``, ``reaffirmed`` and ``archived``, and called by
-    :mod:`healthlib.derived_work` after topic changes; call it yourself after changing what readers see by other means.
-    """
-    cache = _bookkeeping()
-    old = cache.get(VERSION_KEY) or 0
-    # Strictly increasing even if two bumps land in the same nanosecond or clocks disagree.
-    version = max(time.time_ns(), int(old) + 1)
-    cache.set(VERSION_KEY, version, timeout=None)
-    return version
+
+#: The own tag of reader pages healthlib does not know (a site's views): every change retires them.
+_UNKNOWN_PAGES = "healthlib-page-cache-unknown"
 
 
 def connect() -> None:
-    """Invalidate the page cache whenever what readers see changes."""
+    """Retire cached pages whenever what readers see changes: the workflow's transitions, topics, and
+    (from :mod:`healthlib.purge`'s hook where the term-mention index is written) each stored page."""
     for signal in (signals.published, signals.reaffirmed, signals.archived, signals.details_changed):
-        signal.connect(invalidate, dispatch_uid=f"healthlib.cache.{id(signal)}")
-    # Topic changes retire pages through healthlib.derived_work, after commit and after the pages of
-    # a renamed topic's articles are stored again.
+        signal.connect(_transition_done, dispatch_uid=f"healthlib.cache.{id(signal)}")
     # Imported here, not at the top: a site's wsgi.py imports this module (CachedPagesWSGI) before
     # Django is set up, when models cannot be imported yet.
-    from healthlib.models import Article
+    from healthlib.models import Article, TermMention, Topic
 
     setting_changed.connect(_forget_stack_digest, dispatch_uid="healthlib.cache.stack_digest")
-    m2m_changed.connect(_invalidate_on_commit, sender=Article.topics.through, dispatch_uid="healthlib.cache.topics")
+    post_init.connect(_article_loaded, sender=Article, dispatch_uid="healthlib.cache.article_loaded")
+    m2m_changed.connect(_topics_changed, sender=Article.topics.through, dispatch_uid="healthlib.cache.topics")
+    pre_save.connect(_topic_saving, sender=Topic, dispatch_uid="healthlib.cache.topic_saving")
+    post_save.connect(_topic_saved, sender=Topic, dispatch_uid="healthlib.cache.topic_saved")
+    post_delete.connect(_topic_deleted, sender=Topic, dispatch_uid="healthlib.cache.topic_deleted")
+    post_delete.connect(_mention_deleted, sender=TermMention, dispatch_uid="healthlib.cache.mention_deleted")
 
 
-def _invalidate_on_commit(**kwargs) -> None:
-    # Not before the commit: a reader's request in between would cache the old page again.
-    transaction.on_commit(invalidate)
+def _article_loaded(sender, instance, **kwargs) -> None:
+    """Remember how readers saw an article when it was loaded (the workflow loads it afresh, under its
+    row lock, before each transition): which related-article lists it ranked in before the change."""
+    fields = instance.__dict__
+    if "live_title" in fields and "article_type" in fields and "live_revision_id" in fields:
+        live = fields["live_revision_id"] is not None
+        instance._healthlib_shown = (fields["live_title"], fields["article_type"]) if live else None
+
+
+def _moved(article) -> cache_tags.Moved:
+    before = getattr(article, "_healthlib_shown", False)
+    after = (article.live_title, article.article_type) if article.live_revision_id is not None else None
+    return cache_tags.Moved(article.pk, before or None, after, before_known=before is not False)
+
+
+def _transition_done(sender, item, event=None, **kwargs) -> None:
+    """After a transition's commit (the workflow sends its signals then)."""
+    from healthlib.models import Article
+
+    action = event.action.removeprefix("healthlib.") if event is not None else "publish"
+    tags = cache_tags.for_transition(item, action)
+    moved = None
+    if isinstance(item, Article):
+        moved = _moved(item)
+        if action == "set_details":  # a new type may put it in or take it out of its topic-mates' lists
+            tags += [cache_tags.topic(slug) for slug in item.topics.values_list("slug", flat=True)]
+    # What the edge waits for (pages being re-linked or stored again) is retired again, page by page,
+    # as each stored page commits.
+    retire([*tags, *tags.later], moved=moved)
+
+
+def _topics_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    """An article's topics changed: their pages list it or not, its page shows them."""
+    if reverse or not getattr(instance, "is_live", False):
+        return
+    from healthlib.models import Topic
+
+    if action in ("pre_remove", "post_add") and pk_set:
+        slugs = list(Topic.objects.filter(pk__in=pk_set).values_list("slug", flat=True))
+    elif action == "pre_clear":
+        slugs = list(instance.topics.values_list("slug", flat=True))
+    else:
+        return
+    # Its title and type do not change here: both before and after are as it is now.
+    shown = (instance.live_title, instance.article_type)
+    moved = cache_tags.Moved(instance.pk, shown, shown)
+    retire_on_commit([cache_tags.article(instance.slug), *cache_tags.for_topics(slugs, later=False)], moved=moved)
+
+
+def _topic_saving(sender, instance, **kwargs) -> None:
+    old = sender.objects.filter(pk=instance.pk).values_list("slug", flat=True).first() if instance.pk else None
+    instance._healthlib_cache_slug = old
+
+
+def _topic_saved(sender, instance, **kwargs) -> None:
+    # Its articles' pages are stored again after commit (healthlib.derived_work), each retired as it is.
+    slugs = {instance.slug, getattr(instance, "_healthlib_cache_slug", None) or instance.slug}
+    tags = cache_tags.for_topics(slugs, later=True)
+    retire_on_commit([*tags, *tags.later])
+
+
+def _topic_deleted(sender, instance, **kwargs) -> None:
+    tags = cache_tags.for_topics([instance.slug], later=True)
+    retire_on_commit([*tags, *tags.later])
+
+
+def _mention_deleted(sender, instance, **kwargs) -> None:
+    """The term's page listed the article; after the commit the index no longer says so."""
+    retire_on_commit([cache_tags.term(instance.slug)], own=True)
 
 
 def _is_anonymous(request: HttpRequest) -> bool:
@@ -236,8 +388,8 @@ def _etag(body: bytes) -> str:
 
 
 def _respond(request: HttpRequest, page: CachedPage) -> HttpResponse:
-    body, content_type, last_modified, etag, edge_headers = page[:5]
-    stack_headers = page[5] if len(page) > 5 else ()
+    body, content_type, last_modified, etag, edge_headers, stack_headers = page
+    stack_headers = stack_headers or ()
     response = HttpResponse(body, content_type=content_type)
     response.headers["Content-Length"] = str(len(body))
     for name, value in (*stack_headers, *edge_headers):
@@ -263,18 +415,33 @@ def positive_int(value: str) -> str | None:
     return str(int(value))
 
 
-@lru_cache(maxsize=1024)
-def _declared_query(path_info: str, urlconf: str) -> Mapping[str, Normaliser] | None:
-    """The query parameters of the reader page at this path, or None if it is not one."""
+@lru_cache(maxsize=4096)
+def _reader_page_at(path_info: str, urlconf: str) -> tuple[Mapping[str, Normaliser], tuple[str, str]] | None:
+    """The query parameters and the page-cache tags (the site-wide tag, its own) of the reader page at
+    this path, or None if it is not one."""
     try:
         match = resolve(path_info, urlconf)
     except Resolver404:
         return None
-    return getattr(match.func, "healthlib_query", None)
+    declared = getattr(match.func, "healthlib_query", None)
+    if declared is None:
+        return None
+    own = cache_tags.own(match.url_name, match.kwargs) or _UNKNOWN_PAGES
+    return declared, (healthlib_settings.CACHE_TAG_PREFIX, own)
+
+
+def _reader_page_of(path_info: str) -> tuple[Mapping[str, Normaliser], tuple[str, str]] | None:
+    return _reader_page_at(path_info, get_urlconf() or settings.ROOT_URLCONF)
+
+
+def _tags_of(path_info: str) -> tuple[str, str]:
+    found = _reader_page_of(path_info)
+    return found[1] if found is not None else (healthlib_settings.CACHE_TAG_PREFIX, _UNKNOWN_PAGES)
 
 
 def _query_of(path_info: str) -> Mapping[str, Normaliser] | None:
-    return _declared_query(path_info, get_urlconf() or settings.ROOT_URLCONF)
+    found = _reader_page_of(path_info)
+    return found[0] if found is not None else None
 
 
 def _normalised_query(query: QueryDict, declared: Mapping[str, Normaliser]) -> str:
@@ -287,7 +454,7 @@ def _normalised_query(query: QueryDict, declared: Mapping[str, Normaliser]) -> s
 
 
 def page_key(request: HttpRequest) -> str:
-    """The cache key of the page at this request's address, under the current content version.
+    """The cache key of the page at this request's address.
 
     Scheme and host are part of it because pages hold absolute URLs (canonical link, structured
     data) and HTTPS responses carry HSTS; of the query string, only the parameters the page's view
@@ -301,7 +468,7 @@ def page_key(request: HttpRequest) -> str:
 def _key_for(scheme: str, host: str, path: str, query: str) -> str:
     address = repr((PAGE_FORMAT, scheme, host, path, query, _stack_digest()))
     digest = hashlib.sha256(address.encode(errors="surrogatepass")).hexdigest()
-    return PAGE_KEY.format(version=content_version(), digest=digest)
+    return PAGE_KEY.format(digest=digest)
 
 
 #: Settings the rest of the stack adds response headers by (Django's security middleware, its
@@ -328,6 +495,7 @@ def _stack_digest() -> str:
 def _forget_stack_digest(**kwargs) -> None:
     """Receiver of ``setting_changed`` (tests change settings within one process)."""
     _stack_digest.cache_clear()
+    _reader_page_at.cache_clear()  # the tag prefix
 
 
 def _may_skip_the_stack(request: HttpRequest) -> bool:
@@ -347,38 +515,52 @@ def _may_skip_the_stack(request: HttpRequest) -> bool:
     return not (settings.SECURE_SSL_REDIRECT and not request.is_secure())
 
 
+def _valid(entry: Entry | None) -> bool:
+    """Whether a stored entry's generations are still the current ones."""
+    return entry is not None and generations(entry[0]) == entry[1]
+
+
 def _get_page(key: str) -> CachedPage | None:
-    """A page stored by :class:`PageCacheMiddleware`, with the full stack's headers, or None."""
-    page = _local_pages.get(key)
-    if page is None:
-        page = _get(_cache(), key)
-        if page is None or len(page) < 6:
+    """A valid page stored by :class:`PageCacheMiddleware`, with the full stack's headers, or None."""
+    entry = _local_pages.get(key)
+    if entry is None:
+        entry = _get(_cache(), key)
+        if entry is None or entry[2][5] is None:
             return None  # a page without the full stack's headers is never replayed without the stack
-        _remember(key, page)
-    return page
+        _remember(key, entry)
+    if not _valid(entry):
+        _local_pages.pop(key, None)
+        _wsgi_pages.pop(key, None)
+        return None
+    return entry[2]
 
 
-def _remember(key: str, page: CachedPage) -> None:
+def _remember(key: str, entry: Entry) -> None:
     if len(_local_pages) >= LOCAL_PAGES:
-        _local_pages.clear()  # keys of old content versions accumulate; starting over is cheap
+        _local_pages.clear()  # starting over is cheap
         _wsgi_pages.clear()
-    _local_pages[key] = page
+    _local_pages[key] = entry
+    _wsgi_pages.pop(key, None)
 
 
-#: WSGI-ready (status, headers, body) of pages in _local_pages that carry the full stack's headers.
-_wsgi_pages: dict[str, tuple[list[tuple[str, str]], bytes]] = {}
+#: WSGI-ready (entry, headers, body) of pages in _local_pages that carry the full stack's headers.
+_wsgi_pages: dict[str, tuple[Entry, list[tuple[str, str]], bytes]] = {}
 
 
 def _wsgi_page(key: str) -> tuple[list[tuple[str, str]], bytes] | None:
     ready = _wsgi_pages.get(key)
     if ready is None:
-        page = _local_pages.get(key)
-        if page is None or len(page) < 6:
+        entry = _local_pages.get(key)
+        if entry is None or entry[2][5] is None:
             return None
-        response = _respond(HttpRequest(), page)  # an unconditional request: always the 200
-        ready = ([(k, v) for k, v in response.items()], page[0])
+        response = _respond(HttpRequest(), entry[2])  # an unconditional request: always the 200
+        ready = (entry, [(k, v) for k, v in response.items()], entry[2][0])
         _wsgi_pages[key] = ready
-    return ready
+    if not _valid(ready[0]):
+        _local_pages.pop(key, None)
+        _wsgi_pages.pop(key, None)
+        return None
+    return ready[1], ready[2]
 
 
 class _EnvironRequest(HttpRequest):
@@ -398,10 +580,10 @@ class CachedPagesWSGI:
 
     ``application = CachedPagesWSGI(get_wsgi_application())`` in the site's ``wsgi.py``. For an
     unconditional GET or HEAD without cookies of the session or an ``Authorization`` header, a page
-    that :class:`PageCacheMiddleware` has already served in this process under the current content
-    version is sent with the same bytes and headers, without building a Django request or response;
-    the content version is still read from the shared cache on every request, so a publish in any
-    process retires the page at once. Everything else goes to the application unchanged.
+    that :class:`PageCacheMiddleware` has already served in this process is sent with the same bytes
+    and headers, without building a Django request or response; its generations are still checked
+    against the shared cache on every request, so a change in any process retires the page at once.
+    Everything else goes to the application unchanged.
     """
 
     def __init__(self, application: Callable) -> None:
@@ -458,12 +640,12 @@ class PageCacheMiddleware:
             request.healthlib_page_key = key
         response = self.get_response(request)
         pending = getattr(response, "healthlib_page", None)
-        if pending is not None and _replayable(response, pending[1]):
-            key, page = pending
+        if pending is not None and _replayable(response, pending[1][2]):
+            key, (tags, found, page) = pending
             headers = tuple((k, v) for k, v in response.items() if k.lower() not in _OWN_HEADERS)
-            page = (*page[:5], headers)
-            _set(_cache(), key, page, healthlib_settings.CACHE_TIMEOUT)
-            _remember(key, page)
+            entry = (tags, found, (*page[:5], headers))
+            _set(_cache(), key, entry, healthlib_settings.CACHE_TIMEOUT)
+            _remember(key, entry)
         return response
 
 
@@ -538,11 +720,14 @@ def reader_page(
             # PageCacheMiddleware already looked this page up (and missed) under this key.
             fast_path_key = getattr(request, "healthlib_page_key", None)
             key = fast_path_key or page_key(request)
-            version = int(key.split(":")[2])
             cache = _cache()
-            page = _get(cache, key) if store and fast_path_key is None else None
-            if page is not None:
-                return _respond(request, page)
+            if store and fast_path_key is None:
+                entry = _get(cache, key)
+                if _valid(entry):
+                    return _respond(request, entry[2])
+            tags = _tags_of(request.path_info)
+            # Read before the view reads the database: see the module's docstring.
+            found = generations(tags, create=True) if store else None
             response = view_func(request, *args, **kwargs)
             if hasattr(response, "render") and callable(response.render):
                 response = response.render()
@@ -553,7 +738,7 @@ def reader_page(
             if response.status_code != 200 or response.streaming or response.cookies:
                 return response
             modified = getattr(response, "healthlib_last_modified", None)
-            not_before = max(version // 10**9, int(modified.timestamp()) if modified is not None else 0)
+            not_before = max(max(found or (0,)) // 10**9, int(modified.timestamp()) if modified is not None else 0)
             etag, last_modified = _validators(key, response.content, not_before, remember=store)
             page = (
                 response.content,
@@ -561,14 +746,18 @@ def reader_page(
                 last_modified,
                 etag,
                 cache_tags.edge_headers(request, response),
+                None,
             )
             response = _respond(request, page)
-            if store and getattr(request, "healthlib_page_cache", False):
+            if found is None:
+                return response  # not stored: search results, or a cache that cannot be read
+            entry = (tags, found, page)
+            if getattr(request, "healthlib_page_cache", False):
                 # Stored by the middleware, with the headers the rest of the stack adds on the way out.
-                response.healthlib_page = (key, page)
-            elif store:
+                response.healthlib_page = (key, entry)
+            else:
                 # No PageCacheMiddleware: only this decorator reads the page, inside the full stack.
-                _set(cache, key, page, healthlib_settings.CACHE_TIMEOUT)
+                _set(cache, key, entry, healthlib_settings.CACHE_TIMEOUT)
             return response
 
         wrapper.healthlib_query = declared  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ tagged (:func:`healthlib.cache.reader_page`); signed-in users, previews and revi
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from django.http import HttpRequest, HttpResponse
 
@@ -96,6 +97,26 @@ def _term_page(slug: str) -> list[str]:
     return [term(slug), *(term(s) for s in related), *(article(s) for s in listed)]
 
 
+def own(url_name: str | None, kwargs) -> str | None:
+    """The tag naming the reader page at an address itself, from its URL alone (no query): the key of
+    healthlib's own page cache (:mod:`healthlib.cache`). None for pages healthlib does not know."""
+    if url_name in ("article_detail", "article_reviews", "article_live_json"):
+        return article(kwargs["slug"])
+    if url_name == "term_detail":
+        return term(kwargs["slug"])
+    if url_name == "topic_detail":
+        return topic(kwargs["slug"])
+    if url_name == "article_type_detail":
+        return article_type(kwargs["article_type"])
+    if url_name in ("feed_rss", "feed_atom"):
+        return tag("feeds")
+    if url_name in ("home", "articles", "glossary", "sitemap", "search"):
+        return tag(url_name)
+    if url_name == "article_index":
+        return tag("articles")
+    return None
+
+
 def page_tags(request: HttpRequest) -> list[str]:
     """The tags of the reader page at this request's address (healthlib's URL names; other views get
     the site-wide tag only)."""
@@ -105,21 +126,11 @@ def page_tags(request: HttpRequest) -> list[str]:
         return tags
     name, kwargs = match.url_name, match.kwargs
     if name == "article_detail":
-        tags += _article_page(kwargs["slug"])
-    elif name in ("article_reviews", "article_live_json"):  # they show no term and no topic
-        tags.append(article(kwargs["slug"]))
-    elif name == "term_detail":
-        tags += _term_page(kwargs["slug"])
-    elif name == "topic_detail":
-        tags.append(topic(kwargs["slug"]))
-    elif name == "article_type_detail":
-        tags.append(article_type(kwargs["article_type"]))
-    elif name in ("feed_rss", "feed_atom"):
-        tags.append(tag("feeds"))
-    elif name in ("home", "articles", "glossary", "sitemap", "search"):
-        tags.append(tag(name))
-    elif name == "article_index":
-        tags.append(tag("articles"))
+        return tags + _article_page(kwargs["slug"])
+    if name == "term_detail":
+        return tags + _term_page(kwargs["slug"])
+    if (mine := own(name, kwargs)) is not None:  # the pages that show nothing but themselves
+        tags.append(mine)
     return tags
 
 
@@ -205,3 +216,96 @@ def for_topics(slugs: Iterable[str], *, later: bool) -> ChangeTags:
     """Topics whose page or articles changed (``later``: their articles' pages are being stored again)."""
     tags = [*(topic(slug) for slug in sorted(set(slugs))), tag("home"), tag("sitemap")]
     return ChangeTags([] if later else tags, later=tags if later else [])
+
+
+# ---------------------------------------------------------------- healthlib's own page cache: the pages a change retires
+
+
+def _split(tags: Iterable[str]) -> dict[str, set[str]]:
+    """Tags by kind (``a``, ``g``, ``m``, ``t``; anything else under ``""``)."""
+    kinds: dict[str, set[str]] = {"a": set(), "g": set(), "m": set(), "t": set(), "": set()}
+    prefixes = [(kind, tag(kind, "")) for kind in ("a", "g", "m", "t")]
+    for value in tags:
+        for kind, prefix in prefixes:
+            if value.startswith(prefix):
+                kinds[kind].add(value.removeprefix(prefix))
+                break
+        else:
+            kinds[""].add(value)
+    return kinds
+
+
+def pages_showing(tags: Iterable[str], *, moved: Moved | None = None) -> list[str]:
+    """The :func:`own` tags of the pages that carry any of ``tags`` in :func:`page_tags`.
+
+    healthlib's page cache knows each page by its own tag only (no query when a reader's request
+    misses), so the question "which pages show this?" is asked here, once per change, of the same
+    indexes :func:`page_tags` reads: an article is shown by its own pages and by the pages of the
+    terms it links (they list it); a term by its page and the pages of the terms that list it as
+    related; a term's mentions by the pages of the articles that link it; a topic by its page and
+    its articles' pages (breadcrumbs, related articles). Asked after the change commits, except for
+    what a change removes from the index: see :mod:`healthlib.cache`.
+
+    ``moved``: the tags stand for a change of this article (a publish, archive, new type or topics),
+    which touches its topic-mates' pages only through their related articles: only if it ranks, before
+    or after, among the first few articles of the topic that those lists show (:func:`_ranks_in`).
+    """
+    from django.db.models import Q
+
+    from healthlib.models import Article, GlossaryTerm, TermMention
+
+    kinds = _split(tags)
+    pages = dict.fromkeys([*kinds[""], *map(article, kinds["a"]), *map(term, kinds["g"]), *map(topic, kinds["t"])])
+    if kinds["a"]:
+        listed_by = TermMention.objects.filter(article__slug__in=sorted(kinds["a"])).values_list("slug", flat=True)
+        pages.update(dict.fromkeys(term(slug) for slug in sorted(set(listed_by))))
+    if kinds["g"]:
+        related = Q()
+        for slug in sorted(kinds["g"]):
+            related |= Q(live_related_slugs__icontains=f'"{slug}"')  # a JSON list of slugs
+        listing = GlossaryTerm.objects.filter(related).values_list("slug", flat=True)
+        pages.update(dict.fromkeys(term(slug) for slug in sorted(listing)))
+    topics = kinds["t"] if moved is None else {slug for slug in kinds["t"] if _ranks_in(slug, moved)}
+    if kinds["m"] or topics:
+        showing = Article.objects.filter(
+            Q(term_mentions__slug__in=sorted(kinds["m"])) | Q(topics__slug__in=sorted(topics))
+        )
+        pages.update(dict.fromkeys(article(slug) for slug in sorted(set(showing.values_list("slug", flat=True)))))
+    return list(pages)
+
+
+class Moved(NamedTuple):
+    """An article as readers saw it before a change and as they see it after (None: not shown)."""
+
+    pk: int
+    before: tuple[str, str] | None  # (live title, article type); None: not live, or not known
+    after: tuple[str, str] | None
+    before_known: bool = True
+
+
+def _ranks_in(topic_slug: str, moved: Moved) -> bool:
+    """Whether ``moved`` may be, before or after its change, among the related articles that a page of
+    this topic shows (:func:`healthlib.reader_pages.related_articles`: the first few live, non-policy
+    articles sharing a topic, by title).
+
+    A page's list holds the first N of the union of its topics' articles, so an article it shows is
+    among the first N + 1 of their shared topic (the page's own article may be one of them). One
+    indexed count per title, stopped at N + 1. Unknown before-state: may rank.
+    """
+    from healthlib.models import Article, ArticleType
+    from healthlib.reader_pages import RELATED_ARTICLES
+
+    if not moved.before_known:
+        return True
+    for shown in (moved.before, moved.after):
+        if shown is None or not shown[0] or shown[1] == ArticleType.POLICY:
+            continue
+        ahead = (
+            Article.objects.filter(topics__slug=topic_slug, live_revision__isnull=False, live_title__lte=shown[0])
+            .exclude(article_type=ArticleType.POLICY)
+            .exclude(pk=moved.pk)
+            .values("pk")[: RELATED_ARTICLES + 1]
+        )
+        if ahead.count() <= RELATED_ARTICLES:
+            return True
+    return False

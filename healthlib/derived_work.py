@@ -29,7 +29,7 @@ from django.db.models import F, Min, Q
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import Signal
 
-from healthlib import cache, glossary_linker, publishing
+from healthlib import glossary_linker, publishing
 from healthlib.glossary_automaton import name_variants
 from healthlib.models import Article, ContentItem, DerivedWork, GlossaryTerm, TermMention, Topic, WorkAction
 from healthlib.search import articles_with_phrases
@@ -173,8 +173,9 @@ def _run_article(article_id: int, row_ids: list[int], glossary) -> bool:
 
 
 def _purge() -> None:
-    # The cache's public invalidation (today one content version for every page).
-    cache.invalidate()
+    # Nothing is left to retire here: healthlib's page cache retires each article's pages as its stored
+    # page commits (healthlib.purge.record_links), and a term's or topic's own pages as that change commits.
+    pass
 
 
 def run_pending() -> Outcome:

@@ -266,23 +266,25 @@ def test_wsgi_wrapper_keys_the_parameters_a_page_declares(library, wsgi):
     assert django_app.calls == calls + 1
 
 
-# ---------------------------------------------------------------- the content version with a file-based cache
+# ---------------------------------------------------------------- generations with a file-based cache
 
 
-def test_file_cache_version_is_reread_when_another_process_changes_it(tmp_path):
+def test_file_cache_generation_is_reread_when_another_process_changes_it(tmp_path):
     from django.core.cache.backends.filebased import FileBasedCache
 
     location = str(tmp_path / "cache")
     with override_settings(
         CACHES={"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": location}}
     ):
-        first = page_cache.content_version()
-        assert page_cache.content_version() == first  # served from the stat()-validated memo
-        # The version lives in a subdirectory, out of reach of the page cache's culling.
+        tags = ["hl", "hl-a-flu"]
+        first = page_cache.generations(tags, create=True)
+        assert page_cache.generations(tags) == first  # served from the stat()-validated memo
+        # Generations live in a subdirectory, out of reach of the page cache's culling.
         other_process = FileBasedCache(f"{location}/healthlib", {})
-        other_process.set(page_cache.VERSION_KEY, first + 10, timeout=None)
-        assert page_cache.content_version() == first + 10
-        assert page_cache.invalidate() > first + 10
-        assert page_cache.content_version() == other_process.get(page_cache.VERSION_KEY)
-        other_process.clear()
-        assert page_cache.content_version() != first + 10
+        key = page_cache.TAG_KEY.format(tag="hl-a-flu")
+        other_process.set(key, first[1] + 10, timeout=None)
+        assert page_cache.generations(tags) == (first[0], first[1] + 10)
+        other_process.delete(key)  # another process retired the page
+        assert page_cache.generations(tags) is None
+        again = page_cache.generations(tags, create=True)
+        assert again[0] == first[0] and again[1] not in (first[1], first[1] + 10)

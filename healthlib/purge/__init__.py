@@ -33,6 +33,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 from django.dispatch import Signal
 from django.utils import timezone
 
+from healthlib import cache as page_cache
 from healthlib import cache_tags
 from healthlib.conf import healthlib_settings
 from healthlib.models import Article, DerivedWork, PurgeRequest, Topic, WorkAction
@@ -88,6 +89,7 @@ def record_transition(item, action: str) -> None:
 def record_links(article, gained: Iterable[str]) -> None:
     """An article's live body now links terms it did not (called where the term-mention index is written)."""
     gained = list(gained)
+    page_cache.page_stored(article, gained)  # healthlib's own page cache, with or without backends
     if gained and _purging():
         record_change(cache_tags.for_links(article.slug, gained))
 
