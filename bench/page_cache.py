@@ -88,10 +88,14 @@ def read_all(client, urls: dict[str, list[str]]) -> dict[str, list[str]]:
     return rendered
 
 
-def republish(article, editor, reviewer, title: str) -> None:
+def republish(article, editor, reviewer, kind: str) -> None:
     from healthlib import workflow
 
-    content = dict(article.latest_revision.content, title=title)
+    content = dict(article.latest_revision.content)
+    if kind == "retitled":
+        content["title"] = f"{article.live_title} (revised)"
+    else:  # a new revision of the text, as most are
+        content["body"] += "\n\nAsk your care team which of these applies to you."
     workflow.save_draft(article, editor, content, based_on=article.latest_revision)
     workflow.submit(article, editor)
     workflow.approve(article, reviewer)
@@ -117,16 +121,18 @@ def ratio_of_other_pages_kept(args, urls) -> list[dict]:
     rng = random.Random(args.seed)
     candidates = list(Article.objects.filter(state="published").exclude(article_type=ArticleType.POLICY).order_by("pk"))
     rounds = []
-    for article in rng.sample(candidates, args.publishes):
+    chosen = rng.sample(candidates, 2 * args.publishes)
+    for kind, article in [("new text", a) for a in chosen[::2]] + [("retitled", a) for a in chosen[1::2]]:
         own = f"/health/articles/{article.slug}/"
         started = time.process_time()
-        republish(article, editor, reviewer, f"{article.live_title} (revised)")
+        republish(article, editor, reviewer, kind)
         publish_cpu = time.process_time() - started
         rendered = read_all(client, urls)
         others = [url for group in rendered.values() for url in group if url != own]
         kept = (total - 1 - len(others)) / (total - 1)
         rounds.append(
             {
+                "kind": kind,
                 "article": article.slug,
                 "topics": list(article.topics.values_list("slug", flat=True)),
                 "rendered_again": {kind: len(group) for kind, group in rendered.items()},
@@ -136,7 +142,7 @@ def ratio_of_other_pages_kept(args, urls) -> list[dict]:
             }
         )
         print(
-            f"publish {article.slug}: {kept:.2%} of the other {total - 1} cached pages served from the cache; "
+            f"publish ({kind}) {article.slug}: {kept:.2%} of the other {total - 1} cached pages served from the cache; "
             f"rendered again: {rounds[-1]['rendered_again']} (publish + retire: {publish_cpu * 1000:.0f} ms CPU)"
         )
     return rounds
@@ -229,9 +235,11 @@ def main(argv=None) -> None:
         print(f"generated {args.articles} articles, {args.terms} terms in {time.monotonic() - started:.0f} s")
         urls = pages()
         rounds = ratio_of_other_pages_kept(args, urls)
-        worst = min(r["kept"] for r in rounds)
-        print(f"one publish leaves {worst:.2%} (worst of {len(rounds)}) of the other cached pages served "
-              f"from the cache; target >= 99%: {'met' if worst >= 0.99 else 'NOT met'}")  # fmt: skip
+        worst = {}
+        for kind in ("new text", "retitled"):
+            worst[kind] = min(r["kept"] for r in rounds if r["kind"] == kind)
+            print(f"one publish ({kind}) leaves {worst[kind]:.2%} (worst of {args.publishes}) of the other cached "
+                  f"pages served from the cache; target >= 99%: {'met' if worst[kind] >= 0.99 else 'NOT met'}")  # fmt: skip
         costs = layers(args, urls)
         print(json.dumps({"args": vars(args), "rounds": rounds, "layers_us": costs, "worst_kept": worst}))
 

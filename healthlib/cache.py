@@ -298,19 +298,23 @@ def connect() -> None:
     post_delete.connect(_mention_deleted, sender=TermMention, dispatch_uid="healthlib.cache.mention_deleted")
 
 
+#: What lists show of an article (its title and summary; policy pages are never listed).
+_LISTED = ("live_title", "live_summary", "article_type")
+
+
 def _article_loaded(sender, instance, **kwargs) -> None:
-    """Remember how readers saw an article when it was loaded (the workflow loads it afresh, under its
-    row lock, before each transition): which related-article lists it ranked in before the change."""
+    """Remember how lists showed an article when it was loaded (the workflow loads it afresh, under its
+    row lock, before each transition), to know after the change whether they show it differently."""
     fields = instance.__dict__
-    if "live_title" in fields and "article_type" in fields and "live_revision_id" in fields:
+    if all(name in fields for name in _LISTED) and "live_revision_id" in fields:
         live = fields["live_revision_id"] is not None
-        instance._healthlib_shown = (fields["live_title"], fields["article_type"]) if live else None
+        instance._healthlib_listed = tuple(fields[name] for name in _LISTED) if live else None
 
 
 def _moved(article) -> cache_tags.Moved:
-    before = getattr(article, "_healthlib_shown", False)
-    after = (article.live_title, article.article_type) if article.live_revision_id is not None else None
-    return cache_tags.Moved(article.pk, before or None, after, before_known=before is not False)
+    before = getattr(article, "_healthlib_listed", False)
+    after = tuple(getattr(article, name) for name in _LISTED) if article.live_revision_id is not None else None
+    return cache_tags.Moved(article.pk, article.slug, before or None, after, before_known=before is not False)
 
 
 def _transition_done(sender, item, event=None, **kwargs) -> None:
@@ -341,9 +345,9 @@ def _topics_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None
         slugs = list(instance.topics.values_list("slug", flat=True))
     else:
         return
-    # Its title and type do not change here: both before and after are as it is now.
-    shown = (instance.live_title, instance.article_type)
-    moved = cache_tags.Moved(instance.pk, shown, shown)
+    # Lists show it as before; it comes into or leaves these topics' lists.
+    shown = tuple(getattr(instance, name) for name in _LISTED)
+    moved = cache_tags.Moved(instance.pk, instance.slug, None, shown)
     retire_on_commit([cache_tags.article(instance.slug), *cache_tags.for_topics(slugs, later=False)], moved=moved)
 
 

@@ -246,9 +246,10 @@ def pages_showing(tags: Iterable[str], *, moved: Moved | None = None) -> list[st
     its articles' pages (breadcrumbs, related articles). Asked after the change commits, except for
     what a change removes from the index: see :mod:`healthlib.cache`.
 
-    ``moved``: the tags stand for a change of this article (a publish, archive, new type or topics),
-    which touches its topic-mates' pages only through their related articles: only if it ranks, before
-    or after, among the first few articles of the topic that those lists show (:func:`_ranks_in`).
+    ``moved``: the tags stand for a change of this article (a publish, archive, new type or topics).
+    The pages that list it (its terms' pages, its topic-mates' related articles) show its title and
+    summary only: they change only if those did, or it came or went; and a topic-mate's page lists it
+    only if it ranks, before or after, among the first few articles of the topic (:func:`_ranks_in`).
     """
     from django.db.models import Q
 
@@ -256,8 +257,9 @@ def pages_showing(tags: Iterable[str], *, moved: Moved | None = None) -> list[st
 
     kinds = _split(tags)
     pages = dict.fromkeys([*kinds[""], *map(article, kinds["a"]), *map(term, kinds["g"]), *map(topic, kinds["t"])])
-    if kinds["a"]:
-        listed_by = TermMention.objects.filter(article__slug__in=sorted(kinds["a"])).values_list("slug", flat=True)
+    listed = kinds["a"] - ({moved.slug} if moved is not None and not moved.listed_differently else set())
+    if listed:
+        listed_by = TermMention.objects.filter(article__slug__in=sorted(listed)).values_list("slug", flat=True)
         pages.update(dict.fromkeys(term(slug) for slug in sorted(set(listed_by))))
     if kinds["g"]:
         related = Q()
@@ -265,7 +267,9 @@ def pages_showing(tags: Iterable[str], *, moved: Moved | None = None) -> list[st
             related |= Q(live_related_slugs__icontains=f'"{slug}"')  # a JSON list of slugs
         listing = GlossaryTerm.objects.filter(related).values_list("slug", flat=True)
         pages.update(dict.fromkeys(term(slug) for slug in sorted(listing)))
-    topics = kinds["t"] if moved is None else {slug for slug in kinds["t"] if _ranks_in(slug, moved)}
+    topics = kinds["t"]
+    if moved is not None:
+        topics = {slug for slug in topics if moved.listed_differently and _ranks_in(slug, moved)}
     if kinds["m"] or topics:
         showing = Article.objects.filter(
             Q(term_mentions__slug__in=sorted(kinds["m"])) | Q(topics__slug__in=sorted(topics))
@@ -275,12 +279,19 @@ def pages_showing(tags: Iterable[str], *, moved: Moved | None = None) -> list[st
 
 
 class Moved(NamedTuple):
-    """An article as readers saw it before a change and as they see it after (None: not shown)."""
+    """An article as lists showed it before a change and as they show it after: (live title, live
+    summary, article type), None when not live."""
 
     pk: int
-    before: tuple[str, str] | None  # (live title, article type); None: not live, or not known
-    after: tuple[str, str] | None
+    slug: str
+    before: tuple[str, str, str] | None
+    after: tuple[str, str, str] | None
+    #: False: how it was shown before is not known (every list it may be in is retired).
     before_known: bool = True
+
+    @property
+    def listed_differently(self) -> bool:
+        return not self.before_known or self.before != self.after
 
 
 def _ranks_in(topic_slug: str, moved: Moved) -> bool:
@@ -298,7 +309,7 @@ def _ranks_in(topic_slug: str, moved: Moved) -> bool:
     if not moved.before_known:
         return True
     for shown in (moved.before, moved.after):
-        if shown is None or not shown[0] or shown[1] == ArticleType.POLICY:
+        if shown is None or not shown[0] or shown[2] == ArticleType.POLICY:
             continue
         ahead = (
             Article.objects.filter(topics__slug=topic_slug, live_revision__isnull=False, live_title__lte=shown[0])

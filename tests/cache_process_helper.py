@@ -1,8 +1,9 @@
 """Separate processes for tests/test_cache_processes.py: ``python -m tests.cache_process_helper <command>``.
 
-Commands: ``setup`` (users and a published article), ``serve`` (a WSGI server on a free port,
-printed on the first line), ``edit_behind_the_cache`` (changes the live title without any
-workflow signal), ``publish <title>`` (publishes a new revision through the workflow).
+Commands: ``setup`` (users and two published articles, ``shared`` and ``unrelated``), ``serve`` (a WSGI
+server on a free port, printed on the first line), ``edit_behind_the_cache <title> [slug]`` (changes
+the live title without any workflow signal), ``publish <title>`` (publishes a new revision of
+``shared`` through the workflow).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ def main(argv: list[str]) -> None:
 
     command = argv[0]
     if command == "setup":
+        from django.core.cache import caches
+
+        caches["default"].clear()
         call_command("migrate", verbosity=0)
         editor = make_user("editor", healthlib_settings.EDITOR_GROUP)
         reviewer = make_user("reviewer", healthlib_settings.REVIEWER_GROUP, credentials="MD")
@@ -31,6 +35,11 @@ def main(argv: list[str]) -> None:
         workflow.submit(article, editor)
         workflow.approve(article, reviewer)
         workflow.publish(article, editor)
+        content = edited(ARTICLE_CONTENT, title="Unrelated", body="## Rest\n\nPlan your day around rest.")
+        unrelated = workflow.create_article(editor, slug="unrelated", article_type="guide", content=content)
+        workflow.submit(unrelated, editor)
+        workflow.approve(unrelated, reviewer)
+        workflow.publish(unrelated, editor)
     elif command == "serve":
         from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -44,7 +53,7 @@ def main(argv: list[str]) -> None:
         print(server.server_port, flush=True)
         server.serve_forever()
     elif command == "edit_behind_the_cache":
-        Article.objects.filter(slug="shared").update(live_title=argv[1])
+        Article.objects.filter(slug=argv[2] if len(argv) > 2 else "shared").update(live_title=argv[1])
     elif command == "publish":
         editor, reviewer = User.objects.get(username="editor"), User.objects.get(username="reviewer")
         article = Article.objects.get(slug="shared")

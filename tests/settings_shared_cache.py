@@ -14,3 +14,10 @@ CACHES = {
         "LOCATION": os.environ["HEALTHLIB_SHARED_CACHE"],
     }
 }
+if os.environ.get("HEALTHLIB_SHARED_REDIS"):  # a Redis database the processes share (tests/with_redis.sh)
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["HEALTHLIB_SHARED_REDIS"],
+        }
+    }

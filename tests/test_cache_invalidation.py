@@ -112,11 +112,54 @@ def test_publishing_one_article_retires_its_pages_and_no_other(wider, wf, editor
     from_cache(before, B, B_REVIEWS, OTHER_TERM, OTHER_TOPIC, "/health/glossary/")
 
 
+@pytest.fixture
+def crowded(wf, wider, editor, reviewer) -> list[str]:
+    """Seven more articles on the article's topic, all ahead of it by title (related lists show five)."""
+    urls = []
+    for n in range(7):
+        content = edited(ARTICLE_CONTENT, title=f"Aa {n}", body="## Rest\n\nPlan your day around rest.")
+        item = wf.create_article(editor, slug=f"aa-{n}", article_type="guide", content=content)
+        item.topics.add(wider["topic"])
+        publish(wf, item, editor, reviewer)
+        urls.append(f"/health/articles/aa-{n}/")
+    return urls
+
+
+def test_a_publish_that_ranks_after_the_related_lists_leaves_the_topic_mates_cached(
+    crowded, wider, wf, editor, reviewer, stack
+):
+    before = {url: get(url)[0] for url in [*crowded, SAME_TOPIC]}
+    republish(wf, wider["article"], editor, reviewer, edited(ARTICLE_CONTENT, title="Zz checkpoint inhibitors"))
+    assert "Zz checkpoint inhibitors" in rendered(A)[0] and "Zz checkpoint inhibitors" in rendered(TOPIC)[0]
+    # Neither its old nor its new title is among the first six of the topic: no related list showed it.
+    from_cache(before, *crowded, SAME_TOPIC)
+
+
+def test_a_publish_that_ranks_among_the_related_lists_retires_the_topic_mates(
+    crowded, wider, wf, editor, reviewer, stack
+):
+    for url in crowded:
+        get(url)
+    republish(wf, wider["article"], editor, reviewer, edited(ARTICLE_CONTENT, title="A first"))
+    for text in rendered(*crowded):
+        assert "A first" in text  # now first in every related list of the topic
+
+
+def test_a_new_text_under_the_same_title_leaves_the_pages_that_list_it_cached(wider, wf, editor, reviewer, stack):
+    before = warm()
+    body = ARTICLE_CONTENT["body"] + "\n\n## How T cells help\n\nYour T cells fight cancer.\n\n## More\n\nNew text."
+    republish(wf, wider["article"], editor, reviewer, edited(ARTICLE_CONTENT, body=body))
+    assert "New text." in rendered(A)[0]
+    rendered(TOPIC, "/health/articles/", "/health/types/treatment/", "/health/", "/health/feeds/rss/")
+    # The term page and the topic-mate's related articles show its title and summary: unchanged.
+    from_cache(before, LINKED_TERM, SAME_TOPIC, B, B_REVIEWS, OTHER_TERM, OTHER_TOPIC, "/health/glossary/")
+
+
 def test_a_reaffirm_retires_the_page_and_the_dated_lists_only(wider, wf, reviewer, stack):
     before = warm()
     wf.reaffirm(wider["article"], reviewer)
-    rendered(A, "/health/", "/health/feeds/rss/", "/health/sitemap.xml", LINKED_TERM)
-    from_cache(before, B, OTHER_TERM, OTHER_TOPIC, "/health/types/treatment/", "/health/glossary/")
+    rendered(A, "/health/", "/health/feeds/rss/", "/health/sitemap.xml")
+    from_cache(before, B, LINKED_TERM, SAME_TOPIC, OTHER_TERM, OTHER_TOPIC, "/health/types/treatment/")
 
 
 def test_archiving_removes_the_page_and_its_mentions(wider, wf, editor, stack):

@@ -1,7 +1,8 @@
 """Page-cache invalidation holds across processes that share a cache (as gunicorn workers do).
 
-Two WSGI server processes share a SQLite file and a FileBasedCache directory. A third process
-publishes; the next request to either server shows the new revision.
+Two WSGI server processes share a SQLite file and a FileBasedCache directory (or, under
+tests/with_redis.sh, a Redis server). A third process publishes; the next request to either server
+shows the new revision, and an unrelated article is still served from the shared cache.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-URL = "http://127.0.0.1:{port}/health/articles/shared/"
+URL = "http://127.0.0.1:{port}/health/articles/{slug}/"
 
 
-@pytest.fixture
-def shared_env(tmp_path):
+@pytest.fixture(params=["file", "redis"])
+def shared_env(request, tmp_path):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings_shared_cache",
@@ -28,6 +29,10 @@ def shared_env(tmp_path):
         "PYTHONPATH": str(ROOT),
     }
     env.pop("HEALTHLIB_TEST_DB", None)
+    if request.param == "redis":
+        if not os.environ.get("HEALTHLIB_TEST_REDIS_URL"):
+            pytest.skip("!! Redis: runs under tests/with_redis.sh (make test-redis); SKIPPED here")
+        env["HEALTHLIB_SHARED_REDIS"] = f"{os.environ['HEALTHLIB_TEST_REDIS_URL']}/63"
     return env
 
 
@@ -60,9 +65,9 @@ def servers(shared_env):
             process.wait(timeout=30)
 
 
-def fetch(port: int) -> str:
+def fetch(port: int, slug: str = "shared") -> str:
     # One Host for both servers, as behind a load balancer (pages are cached per host).
-    request = urllib.request.Request(URL.format(port=port), headers={"Host": "localhost"})
+    request = urllib.request.Request(URL.format(port=port, slug=slug), headers={"Host": "localhost"})
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200
         return response.read().decode()
@@ -79,3 +84,16 @@ def test_publish_in_one_process_invalidates_pages_cached_by_others(shared_env, s
     run(shared_env, "publish", "Immune checkpoint inhibitors")
     assert '<h1 id="article-title">Immune checkpoint inhibitors</h1>' in fetch(second)
     assert '<h1 id="article-title">Immune checkpoint inhibitors</h1>' in fetch(first)
+
+
+def test_publish_in_one_process_leaves_unrelated_pages_cached_in_all(shared_env, servers):
+    first, second = servers
+    for port in servers:
+        assert '<h1 id="article-title">Unrelated</h1>' in fetch(port, "unrelated")
+        assert '<h1 id="article-title">Checkpoint inhibitors</h1>' in fetch(port)
+    # Behind the cache's back: a server that renders the unrelated page again would show this title.
+    run(shared_env, "edit_behind_the_cache", "Changed without a signal", "unrelated")
+    run(shared_env, "publish", "Immune checkpoint inhibitors")
+    for port in (second, first):
+        assert '<h1 id="article-title">Immune checkpoint inhibitors</h1>' in fetch(port)
+        assert '<h1 id="article-title">Unrelated</h1>' in fetch(port, "unrelated")  # still from the cache
