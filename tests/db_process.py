@@ -174,12 +174,12 @@ TASK_BACKENDS = {
 def hang_at(stage: str, after: int, marker: Path) -> None:
     """Make the ``after``-th run of a step of the derived work write ``marker`` and hang, inside its
     transaction, until the test kills the process."""
-    from healthlib import cache, derived_work, publishing
+    from healthlib import derived_work, publishing
 
     module, name = {
         "expand": (derived_work, "affected_article_ids"),
         "page": (publishing, "refresh"),
-        "purge": (cache, "invalidate"),
+        "purge": (derived_work, "_purge"),
     }[stage]
     original, calls = getattr(module, name), 0
 
