@@ -108,5 +108,7 @@ def test_the_suite_runs_on_a_real_redis_here(library):
     url = library["article"].get_absolute_url()
     first = Client().get(url)
     key = page_cache.page_key(first.wsgi_request)
-    assert cache.get(key)[0] == first.content  # the page is stored in Redis
+    tags, generations, page = cache.get(key)
+    assert page[0] == first.content  # the page is stored in Redis, with its tags' generations
+    assert tags == ("hl", "hl-a-checkpoint-inhibitors") and generations == page_cache.generations(tags)
     assert Client().get(url)["ETag"] == first["ETag"]
