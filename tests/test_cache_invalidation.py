@@ -203,6 +203,15 @@ def test_moving_an_article_to_another_topic(wider, wf, editor, stack):
     from_cache(before, LINKED_TERM, OTHER_TERM, "/health/glossary/")
 
 
+def test_what_readers_cannot_see_retires_nothing(wider, wf, editor, reviewer, stack):
+    before = warm()
+    article = wider["article"]
+    wf.save_draft(article, editor, edited(ARTICLE_CONTENT, title="Draft title"), based_on=article.latest_revision)
+    wf.submit(article, editor)
+    wf.approve(article, reviewer)
+    from_cache(before, *URLS)
+
+
 def test_invalidate_retires_every_page(wider, stack):
     warm()
     page_cache.invalidate()
