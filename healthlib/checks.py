@@ -139,7 +139,7 @@ def check_reader_settings(app_configs=None, **kwargs) -> list[Error]:
         errors.append(
             Error(
                 f"HEALTHLIB['CACHE_BOOKKEEPING_ALIAS'] names no cache in CACHES: {bookkeeping!r}.",
-                hint="None keeps the content version in the CACHE_ALIAS cache.",
+                hint="None keeps the generations of the pages' tags in the CACHE_ALIAS cache.",
                 id="healthlib.E023",
             )
         )

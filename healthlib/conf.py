@@ -62,7 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_TIMEOUT": 86400,
     "CACHE_MAX_AGE": 300,
     "CACHE_STALE_WHILE_REVALIDATE": 60,
-    # The cache holding the content version, out of reach of the page cache's culling; None: the page
+    # The cache holding the generations of the pages' tags, out of reach of the page cache's culling; None: the page
     # cache itself (for a FileBasedCache, a subdirectory it never culls).
     "CACHE_BOOKKEEPING_ALIAS": None,
     # Items per page of search results, recently reviewed articles on the home page, and feed entries.

@@ -6,7 +6,7 @@ hash they approved), and ``live.json`` serves the exact bytes the live revision'
 over, so ``curl …/live.json | sha256sum`` prints the hash shown. Revisions never published, and
 reviews that sent a revision back, are internal and never shown. Both views go through
 :func:`healthlib.cache.reader_page`, so they are cached and retired exactly like the article
-(publishing, reaffirming and archiving write a new content version).
+(they carry its own tag, ``hl-a-<slug>``).
 """
 
 from __future__ import annotations
