@@ -69,7 +69,8 @@ test-postgres: $(STAMP)
 # The cache tests again with Django's RedisCache as the shared cache, against a throwaway redis-server
 # (tests/with_redis.sh; skipped with a loud message when redis-server is missing).
 REDIS_TESTS := tests/test_cache_headers.py tests/test_cache_keys.py tests/test_cache_fast_path.py \
-	tests/test_cache_validators.py tests/test_cache_tags.py tests/test_cache_redis.py tests/test_purge.py
+	tests/test_cache_validators.py tests/test_cache_tags.py tests/test_cache_redis.py tests/test_purge.py \
+	tests/test_cache_invalidation.py tests/test_cache_processes.py
 test-redis: $(STAMP) redis-deps
 	@echo "==> cache tests on Redis (throwaway redis-server)"
 	tests/with_redis.sh $(BIN)/pytest $(PYTEST_ARGS) --ds tests.settings_redis $(REDIS_TESTS)
@@ -112,6 +113,7 @@ $(AXE):
 # Options through ARGS, e.g. make bench ARGS="--articles 100000 --skip-throughput". See docs/benchmarks.md.
 bench: $(STAMP) bench-deps
 	$(BIN)/python -m bench.run $(ARGS)
+	$(BIN)/python bench/page_cache.py  # one publish: the share of the other cached pages kept (issue 12)
 
 # wrk from Debian's packages drives the throughput runs; without it bench/run.py uses a slower Python load generator.
 bench-deps:
