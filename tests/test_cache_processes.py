@@ -32,7 +32,9 @@ def shared_env(request, tmp_path):
     if request.param == "redis":
         if not os.environ.get("HEALTHLIB_TEST_REDIS_URL"):
             pytest.skip("!! Redis: runs under tests/with_redis.sh (make test-redis); SKIPPED here")
-        env["HEALTHLIB_SHARED_REDIS"] = f"{os.environ['HEALTHLIB_TEST_REDIS_URL']}/63"
+        # A database of its own per pytest-xdist worker (tests/settings_redis.py counts up from 1).
+        worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+        env["HEALTHLIB_SHARED_REDIS"] = f"{os.environ['HEALTHLIB_TEST_REDIS_URL']}/{63 - worker}"
     return env
 
 
