@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # (tests/conftest.py). Slow modules first, in the collection's order. Serial: make test PYTEST_ARGS=
 PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadgroup --no-loadscope-reorder
 
-.PHONY: run test test-sqlite test-postgres test-redis test-versions lint types migrations-check wheel-check browser-deps redis-deps axe demo bench bench-deps stress clean
+.PHONY: run test test-sqlite test-postgres test-redis test-versions lint types migrations-check wheel-check browser-deps redis-deps varnish-deps axe demo bench bench-deps stress clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 
-test: $(STAMP) lint types migrations-check browser-deps redis-deps axe
+test: $(STAMP) lint types migrations-check browser-deps redis-deps varnish-deps axe
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 	$(MAKE) --no-print-directory test-redis
@@ -90,6 +90,19 @@ browser-deps:
 # and we are root; otherwise those tests skip with a loud message.
 redis-deps:
 	@$(call apt_install,redis-server,the Redis cache tests will be SKIPPED)
+
+# The Varnish end-to-end tests (tests/test_varnish.py, in test-sqlite and test-postgres) start Debian's
+# varnishd with vmod_xkey (package varnish-modules). varnishd lives in /usr/sbin, often not on a user's
+# PATH, and xkey is a vmod file rather than a program: both are checked by path. Installed here when
+# missing and we are root; otherwise those tests skip with a loud message.
+VARNISHD := /usr/sbin/varnishd
+VMOD_XKEY = $(wildcard /usr/lib/*/varnish/vmods/libvmod_xkey.so)
+varnish-deps:
+	@if [ -x $(VARNISHD) ] && [ -n "$(VMOD_XKEY)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "==> installing Debian's varnish and varnish-modules"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq varnish varnish-modules >/dev/null; \
+	else echo "!! varnishd or vmod_xkey is missing and we are not root: the Varnish tests will be SKIPPED"; fi
 
 # axe-core (accessibility checks in tests/test_browser_reader.py), from the npm registry.
 AXE := .cache/npm/node_modules/axe-core/axe.min.js

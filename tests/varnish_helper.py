@@ -1,0 +1,119 @@
+"""The editor's side of tests/test_varnish.py and bench/varnish.py, in a process of its own.
+
+    DJANGO_SETTINGS_MODULE=tests.settings_varnish python -m tests.varnish_helper
+
+Reads one JSON command per line on stdin and answers one JSON line on stdout, so the caller pays for
+Django's start-up once. Every change goes through :mod:`healthlib.workflow` with the immediate task
+backend: when the answer arrives, the change has committed and its purges were sent to Varnish (the
+answer says how many are still pending: none, unless Varnish refused them).
+
+Commands (``{"do": name, ...}``):
+  setup {"slugs": [...]}       migrate; an editor and a reviewer; the articles published, last reviewed
+                               40 days ago (so a reaffirm today shows a new date); answers
+                               the editor's session cookie, a draft's preview path and its review link
+  publish {"slug", "title"}    a new revision with that title: save, submit, approve, publish
+  reaffirm {"slug"}            the reviewer reaffirms the live revision
+  archive {"slug"}             the editor archives the article
+Each change answers ``committed_at`` (``time.time()`` right after its commit) and ``pending_purges``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import django
+
+
+def _setup(slugs: list[str]) -> dict:
+    import datetime
+
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import Client
+    from django.utils import timezone
+
+    from healthlib import preview_links, workflow
+    from healthlib.conf import healthlib_settings
+    from healthlib.models import Article
+    from tests.conftest import ARTICLE_CONTENT, edited, make_user
+
+    call_command("migrate", verbosity=0)
+    editor = make_user("editor", healthlib_settings.EDITOR_GROUP)
+    reviewer = make_user("reviewer", healthlib_settings.REVIEWER_GROUP, credentials="MD")
+    for slug in slugs:
+        content = edited(ARTICLE_CONTENT, title=f"Article {slug}")
+        article = workflow.create_article(editor, slug=slug, article_type="guide", content=content)
+        workflow.submit(article, editor)
+        workflow.approve(article, reviewer)
+        workflow.publish(article, editor)
+    # Test set-up, as tests/test_review_due.py does: the pages say they were last reviewed 40 days
+    # ago (reviews themselves are append-only), so that a reaffirm today shows a new date.
+    then = timezone.now() - datetime.timedelta(days=40)
+    Article.objects.update(last_reviewed_at=then)
+    call_command("healthlib_relink", "--pages-only", verbosity=0)
+    # A draft of the first article, only for its preview and its review link.
+    first = Article.objects.get(slug=slugs[0])
+    draft = workflow.save_draft(
+        first, editor, edited(ARTICLE_CONTENT, title="Draft title never for readers"), based_on=first.latest_revision
+    )
+    client = Client()
+    client.force_login(editor)
+    return {
+        "session_cookie": f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}",
+        "preview_path": f"/health/preview/revision/{draft.pk}/",
+        "review_link_path": preview_links.url_for(preview_links.create_link(editor, draft)),
+        "old_review_date": f"{then:%Y-%m-%d}",
+    }
+
+
+def _change(command: dict) -> dict:
+    from django.contrib.auth.models import User
+    from django.db import transaction
+
+    from healthlib import workflow
+    from healthlib.models import Article, PurgeRequest
+    from tests.conftest import ARTICLE_CONTENT, edited
+
+    editor, reviewer = User.objects.get(username="editor"), User.objects.get(username="reviewer")
+    article = Article.objects.get(slug=command["slug"])
+    committed: list[float] = []
+    action = command["do"]
+    if action == "publish":
+        # The working draft left by set-up is replaced by this one (the live page never shows it).
+        workflow.save_draft(
+            article, editor, edited(ARTICLE_CONTENT, title=command["title"]), based_on=article.latest_revision
+        )
+        workflow.submit(article, editor)
+        workflow.approve(article, reviewer)
+    # The transition in an outer transaction whose first after-commit callback notes the time: it runs
+    # right after the commit, before the purge that the transition recorded is sent.
+    with transaction.atomic():
+        transaction.on_commit(lambda: committed.append(time.time()))
+        if action == "publish":
+            workflow.publish(article, editor)
+        elif action == "reaffirm":
+            workflow.reaffirm(article, reviewer)
+        elif action == "archive":
+            workflow.archive(article, editor)
+        else:
+            raise ValueError(f"unknown command {action!r}")
+    return {"committed_at": committed[0], "pending_purges": PurgeRequest.objects.count()}
+
+
+def main() -> None:
+    # Answers only on the real stdout; whatever the commands print goes to stderr (the process's log).
+    answers, sys.stdout = sys.stdout, sys.stderr
+    django.setup()
+    for line in sys.stdin:
+        command = json.loads(line)
+        try:
+            answer = _setup(command["slugs"]) if command["do"] == "setup" else _change(command)
+        except Exception as error:  # reported to the caller, which fails the test with it
+            answer = {"error": f"{type(error).__name__}: {error}"}
+        print(json.dumps(answer), file=answers, flush=True)
+
+
+if __name__ == "__main__":
+    main()
