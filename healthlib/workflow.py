@@ -426,7 +426,6 @@ def _finish(
     if isinstance(item, GlossaryTerm) and signal in (signals.published, signals.archived):
         # Recorded in this transaction, done after commit (healthlib.derived_work): never half-done.
         derived_work.record_term_change(item)
-    purge.record_transition(item, action)  # the HTTP cache in front, after commit (healthlib.purge)
     event = WorkflowEvent.objects.create(
         item=item,
         revision=revision,
@@ -443,6 +442,10 @@ def _finish(
                 _send, signal, sender=type(item), item=item, revision=revision, user=user, review=review, event=event
             )
         )
+    # The HTTP cache in front is purged after commit (healthlib.purge), and only after the signal's
+    # receivers have retired healthlib's own cached pages (on-commit callbacks run in the order they
+    # were registered): a reader's request in between would hand the edge the old page to keep.
+    purge.record_transition(item, action)
     return event
 
 

@@ -14,14 +14,20 @@ Commands (``{"do": name, ...}``):
   publish {"slug", "title"}    a new revision with that title: save, submit, approve, publish
   reaffirm {"slug"}            the reviewer reaffirms the live revision
   archive {"slug"}             the editor archives the article
-Each change answers ``committed_at`` (``time.time()`` right after its commit) and ``pending_purges``.
+Each change answers ``committed_at`` (``time.time()`` right after its commit), ``pending_purges`` and
+``readers``: what a reader asking Varnish for the page right after each purge was answered (none
+with ``"readers": false``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
+import urllib.error
+import urllib.request
+from unittest import mock
 
 import django
 
@@ -87,19 +93,50 @@ def _change(command: dict) -> dict:
         )
         workflow.submit(article, editor)
         workflow.approve(article, reviewer)
-    # The transition in an outer transaction whose first after-commit callback notes the time: it runs
-    # right after the commit, before the purge that the transition recorded is sent.
-    with transaction.atomic():
-        transaction.on_commit(lambda: committed.append(time.time()))
-        if action == "publish":
-            workflow.publish(article, editor)
-        elif action == "reaffirm":
-            workflow.reaffirm(article, reviewer)
-        elif action == "archive":
-            workflow.archive(article, editor)
-        else:
-            raise ValueError(f"unknown command {action!r}")
-    return {"committed_at": committed[0], "pending_purges": PurgeRequest.objects.count()}
+    readers: list[dict] = []
+    reading = _reader_right_after_each_purge if command.get("readers", True) else _no_readers
+    with reading(article.get_absolute_url(), readers):
+        # The transition in an outer transaction whose first after-commit callback notes the time: it
+        # runs right after the commit, before the purge that the transition recorded is sent.
+        with transaction.atomic():
+            transaction.on_commit(lambda: committed.append(time.time()))
+            if action == "publish":
+                workflow.publish(article, editor)
+            elif action == "reaffirm":
+                workflow.reaffirm(article, reviewer)
+            elif action == "archive":
+                workflow.archive(article, editor)
+            else:
+                raise ValueError(f"unknown command {action!r}")
+    return {"committed_at": committed[0], "pending_purges": PurgeRequest.objects.count(), "readers": readers}
+
+
+@contextlib.contextmanager
+def _no_readers(path: str, readers: list[dict]):
+    yield
+
+
+@contextlib.contextmanager
+def _reader_right_after_each_purge(path: str, readers: list[dict]):
+    """A reader asks Varnish for ``path`` the moment each purge is accepted (before anything else runs
+    after the commit): the worst timing for a page cache behind Varnish that is retired too late, which
+    would hand the old page back to Varnish to keep. ``readers`` gets what each was answered."""
+    from healthlib.purge.varnish import VarnishBackend
+
+    original = VarnishBackend.purge
+
+    def purge_then_read(backend, tags):
+        original(backend, tags)
+        for url in backend.options["URLS"]:
+            request = urllib.request.Request(url.rstrip("/") + path, headers={"Host": "localhost"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    readers.append({"status": response.status, "body": response.read().decode()})
+            except urllib.error.HTTPError as error:
+                readers.append({"status": error.code, "body": error.read().decode()})
+
+    with mock.patch.object(VarnishBackend, "purge", purge_then_read):
+        yield
 
 
 def main() -> None:

@@ -51,12 +51,13 @@ def missing() -> list[str]:
     return lacking
 
 
-def vcl_with_backends(ports: list[int]) -> str:
-    """The shipped VCL with its backends section pointing at the app servers on ``ports``."""
+def vcl_with_backends(ports: list[int], extra: str = "") -> str:
+    """The shipped VCL with its backends section pointing at the app servers on ``ports``, then ``extra``
+    (VCL run before the shipped file's own subroutines of the same name)."""
     text = VCL.read_text()
     backends = "".join(f'backend app{i} {{ .host = "127.0.0.1"; .port = "{port}"; }}\n' for i, port in enumerate(ports))
     init = "".join(f"    app.add_backend(app{i});\n" for i in range(len(ports)))
-    section = f"{backends}\nsub vcl_init {{\n    new app = directors.round_robin();\n{init}}}"
+    section = f"{backends}\nsub vcl_init {{\n    new app = directors.round_robin();\n{init}}}\n{extra}"
     replaced, count = BACKENDS.subn(lambda _: section, text)
     if count != 1:
         raise RuntimeError(f"{VCL} lost its backends markers")
@@ -176,8 +177,13 @@ def _database(env: dict[str, str], work: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def running_stack(slugs: list[str], *, app_servers: int = 2, varnish_args: tuple[str, ...] = ()) -> Iterator[Stack]:
-    """Start everything (see the module's docstring), make ``slugs`` live articles, yield the Stack."""
+def running_stack(
+    slugs: list[str], *, app_servers: int = 2, varnish_args: tuple[str, ...] = (), extra_vcl: str = ""
+) -> Iterator[Stack]:
+    """Start everything (see the module's docstring), make ``slugs`` live articles, yield the Stack.
+
+    ``varnish_args`` are added to varnishd's command line, ``extra_vcl`` to the VCL (bench/varnish.py).
+    """
     lacking = missing()
     if lacking:
         raise RuntimeError(f"missing: {', '.join(lacking)}")
@@ -206,7 +212,7 @@ def running_stack(slugs: list[str], *, app_servers: int = 2, varnish_args: tuple
             [shutil.which("redis-server") or "redis-server", "--bind", "127.0.0.1", "--port", str(redis_port)]
             + ["--dir", str(work), "--save", "", "--appendonly", "no"],
         )
-        (work / "healthlib.vcl").write_text(vcl_with_backends(app_ports))
+        (work / "healthlib.vcl").write_text(vcl_with_backends(app_ports, extra_vcl))
         varnish = start(
             "varnish",
             [VARNISHD, "-F", "-j", "none", "-n", str(work / "varnish"), "-a", f"127.0.0.1:{varnish_port}"]
