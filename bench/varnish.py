@@ -10,7 +10,8 @@ gunicorn app servers, Redis, the database), started once:
     while the editor's process publishes a new revision, reaffirms or archives it (each ``--changes``
     times, on different articles). Reported: from the transition's commit (``time.time()`` in the
     editor's process, in the first after-commit callback) to the first response through Varnish that
-    shows the change, and to the moment the purge had been accepted. Target: <= 1 s.
+    shows the change (polls 5 ms apart), and to the moment the purge had been accepted. One publish
+    before them warms the app servers up and is not counted. Target: <= 1 s.
 (b) **cached article vs static object**: requests/s through Varnish of the cached article page against
     the same bytes cached by the same Varnish from a plain file server (``python -m http.server``),
     in ``--rounds`` interleaved rounds of ``--duration`` seconds with the same load generator (wrk,
@@ -53,6 +54,8 @@ sub vcl_recv {{
     }}
 }}
 """
+#: Between two polls of the reader: the resolution of (a).
+POLL_INTERVAL = 0.005
 #: Generous: a loaded machine. Only a change that never shows would take this long.
 POLL_DEADLINE = 30.0
 
@@ -83,6 +86,7 @@ def commit_to_page(stack, action: str, slug: str, changed: Callable[[int, str], 
                     seen.update(at=received, cache=response.getheader("X-Cache"))
                     return
                 seen["polls"] = seen.get("polls", 0) + 1
+                time.sleep(POLL_INTERVAL)  # leave the cores to the servers (2 here)
         finally:
             connection.close()
 
@@ -99,14 +103,16 @@ def commit_to_page(stack, action: str, slug: str, changed: Callable[[int, str], 
         "action": action,
         "page_ms": round((seen["at"] - committed) * 1000, 1),
         "purged_ms": round((answered - committed) * 1000, 1),
-        "old_pages_served_before": seen.get("polls", 0),
+        "old_pages_polled": seen.get("polls", 0),
         "pending_purges": answer["pending_purges"],
     }
 
 
 def freshness(stack, changes: int) -> list[dict]:
-    today = datetime.date.today().isoformat()
-    rows = []
+    today = datetime.datetime.now(datetime.UTC).date().isoformat()
+    # Not counted: the app servers' first render of a changed page (cold code paths, on a fresh server).
+    warm_up = commit_to_page(stack, "publish", "warm-up", lambda s, b: "Warm-up" in b, title="Warm-up")
+    rows = [{**warm_up, "action": "warm-up publish"}]
     for i in range(changes):
         title = f"Revision {i} of the bench"
         rows.append(commit_to_page(stack, "publish", f"publish-{i}", lambda s, b, t=title: t in b, title=title))
@@ -119,7 +125,8 @@ def freshness(stack, changes: int) -> list[dict]:
     return rows
 
 
-def throughput(stack, static_port: int, args: argparse.Namespace) -> dict:
+def throughput(stack, args: argparse.Namespace) -> dict:
+    static_port = stack.extra_ports[0]
     article = stack.get(page("throughput"))
     article = stack.get(page("throughput"))
     assert article.cache == "HIT"
@@ -167,6 +174,8 @@ def report(result: dict) -> str:
         lines.append(
             f"| {action}: commit to purge accepted | {statistics.median(purged):.0f} ms | {max(purged):.0f} ms | |"
         )
+    warm_up = [r for r in result["freshness"] if r["action"] == "warm-up publish"][0]
+    lines.append(f"| (not counted) first publish, cold app servers | {warm_up['page_ms']:.0f} ms | | |")
     tp = result["throughput"]
     ratio = tp["article_rps"] / tp["static_rps"]
     lines.append(f"| static object through Varnish ({tp['bytes']} bytes) | {tp['static_rps']:.0f} req/s | | |")
@@ -185,15 +194,17 @@ def main(argv=None) -> None:
     lacking = varnish_stack.missing()
     if lacking:
         raise SystemExit(f"missing: {', '.join(lacking)} (make varnish-deps redis-deps)")
-    static_port = varnish_stack.free_ports(1)[0]
-    slugs = ["throughput"] + [f"{kind}-{i}" for i in range(args.changes) for kind in ("publish", "reaffirm", "archive")]
+    slugs = ["throughput", "warm-up"] + [
+        f"{kind}-{i}" for i in range(args.changes) for kind in ("publish", "reaffirm", "archive")
+    ]
     with varnish_stack.running_stack(
         slugs,
         # Static objects get no Cache-Control from http.server: keep them for the whole run.
         varnish_args=("-p", "default_ttl=3600", "-p", "thread_pool_min=50"),
-        extra_vcl=STATIC_VCL.format(port=static_port),
+        extra_ports=1,
+        extra_vcl=lambda ports: STATIC_VCL.format(port=ports[0]),
     ) as stack:
-        result = {"freshness": freshness(stack, args.changes), "throughput": throughput(stack, static_port, args)}
+        result = {"freshness": freshness(stack, args.changes), "throughput": throughput(stack, args)}
     result["tool"] = result["throughput"]["runs"]["static"][0]["tool"]
     result["args"] = vars(args)
     result["database"] = "postgresql" if os.environ.get("HEALTHLIB_TEST_DB") == "postgres" else "sqlite"

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,6 +118,7 @@ class Stack:
     app_ports: list[int]
     helper: subprocess.Popen
     content: dict = field(default_factory=dict)
+    extra_ports: list[int] = field(default_factory=list)
 
     def get(self, path: str, headers: dict[str, str] | None = None, *, port: int | None = None) -> Response:
         """One GET through Varnish (or ``port``), without following redirects."""
@@ -178,11 +179,17 @@ def _database(env: dict[str, str], work: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def running_stack(
-    slugs: list[str], *, app_servers: int = 2, varnish_args: tuple[str, ...] = (), extra_vcl: str = ""
+    slugs: list[str],
+    *,
+    app_servers: int = 2,
+    varnish_args: tuple[str, ...] = (),
+    extra_ports: int = 0,
+    extra_vcl: Callable[[list[int]], str] | None = None,
 ) -> Iterator[Stack]:
     """Start everything (see the module's docstring), make ``slugs`` live articles, yield the Stack.
 
-    ``varnish_args`` are added to varnishd's command line, ``extra_vcl`` to the VCL (bench/varnish.py).
+    For bench/varnish.py: ``varnish_args`` are added to varnishd's command line; ``extra_ports`` more
+    free ports are reserved (``Stack.extra_ports``) and ``extra_vcl(extra_ports)`` is added to the VCL.
     """
     lacking = missing()
     if lacking:
@@ -190,7 +197,8 @@ def running_stack(
     processes: list[subprocess.Popen] = []
     work = Path(tempfile.mkdtemp(prefix="healthlib-varnish-"))
     try:
-        varnish_port, redis_port, *app_ports = free_ports(2 + app_servers)
+        varnish_port, redis_port, *ports = free_ports(2 + app_servers + extra_ports)
+        app_ports, reserved = ports[:app_servers], ports[app_servers:]
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings_varnish",
@@ -212,7 +220,7 @@ def running_stack(
             [shutil.which("redis-server") or "redis-server", "--bind", "127.0.0.1", "--port", str(redis_port)]
             + ["--dir", str(work), "--save", "", "--appendonly", "no"],
         )
-        (work / "healthlib.vcl").write_text(vcl_with_backends(app_ports, extra_vcl))
+        (work / "healthlib.vcl").write_text(vcl_with_backends(app_ports, extra_vcl(reserved) if extra_vcl else ""))
         varnish = start(
             "varnish",
             [VARNISHD, "-F", "-j", "none", "-n", str(work / "varnish"), "-a", f"127.0.0.1:{varnish_port}"]
@@ -229,7 +237,7 @@ def running_stack(
                 stdout=subprocess.PIPE,
                 text=True,
             )
-            stack = Stack(varnish_port, app_ports, helper)
+            stack = Stack(varnish_port, app_ports, helper, extra_ports=reserved)
             stack.content = stack.do("setup", slugs=slugs)
             servers = [
                 start(
