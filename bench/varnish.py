@@ -110,7 +110,7 @@ def commit_to_page(stack, action: str, slug: str, changed: Callable[[int, str], 
 
 def freshness(stack, changes: int) -> list[dict]:
     today = datetime.datetime.now(datetime.UTC).date().isoformat()
-    # Not counted: the app servers' first render of a changed page (cold code paths, on a fresh server).
+    # Not counted: its page may be the first request an app server answers (Django's lazy start-up).
     warm_up = commit_to_page(stack, "publish", "warm-up", lambda s, b: "Warm-up" in b, title="Warm-up")
     rows = [{**warm_up, "action": "warm-up publish"}]
     for i in range(changes):
@@ -175,7 +175,9 @@ def report(result: dict) -> str:
             f"| {action}: commit to purge accepted | {statistics.median(purged):.0f} ms | {max(purged):.0f} ms | |"
         )
     warm_up = [r for r in result["freshness"] if r["action"] == "warm-up publish"][0]
-    lines.append(f"| (not counted) first publish, cold app servers | {warm_up['page_ms']:.0f} ms | | |")
+    lines.append(
+        f"| (not counted) warm-up publish, maybe an app server's first request | {warm_up['page_ms']:.0f} ms | | |"
+    )
     tp = result["throughput"]
     ratio = tp["article_rps"] / tp["static_rps"]
     lines.append(f"| static object through Varnish ({tp['bytes']} bytes) | {tp['static_rps']:.0f} req/s | | |")
