@@ -228,8 +228,8 @@ def running_stack(
             + ["-p", "vsl_space=1M", "-p", "thread_pools=1", "-p", "thread_pool_min=10", *varnish_args],
         )
         with _database(env, work):
-            _wait_for_port(redis_port, redis, "redis-server", work / "redis.log")
-            _wait_for_port(varnish_port, varnish, "varnishd", work / "varnish.log")
+            # The editor's process and the app servers start (import Django) side by side; the app
+            # servers are asked nothing before the set-up has migrated and made the content.
             helper = start(
                 "helper",
                 [sys.executable, "-m", "tests.varnish_helper"],
@@ -237,8 +237,6 @@ def running_stack(
                 stdout=subprocess.PIPE,
                 text=True,
             )
-            stack = Stack(varnish_port, app_ports, helper, extra_ports=reserved)
-            stack.content = stack.do("setup", slugs=slugs)
             servers = [
                 start(
                     f"app{i}",
@@ -247,8 +245,14 @@ def running_stack(
                 )
                 for i, port in enumerate(app_ports)
             ]
+            _wait_for_port(redis_port, redis, "redis-server", work / "redis.log")
+            _wait_for_port(varnish_port, varnish, "varnishd", work / "varnish.log")
+            stack = Stack(varnish_port, app_ports, helper, extra_ports=reserved)
+            stack.content = stack.do("setup", slugs=slugs)  # its purges go to Varnish: it must be up
             for i, (port, server) in enumerate(zip(app_ports, servers, strict=True)):
                 _wait_for_port(port, server, f"app server {i}", work / f"app{i}.log")
+                # A fresh worker's first request is slow (Django's lazy start-up): not the callers' to pay.
+                stack.get("/health/", port=port)
             yield stack
             _stop(processes)  # before the database is dropped
     finally:

@@ -101,21 +101,26 @@ sub vcl_recv {
 }
 
 sub vcl_backend_response {
-    # Personal or uncacheable answers are never stored. For a while (ttl) Varnish remembers that
-    # this address is not cacheable ("hit-for-miss") and sends readers straight to the app.
-    if (beresp.http.Set-Cookie
-        || beresp.http.Cache-Control ~ "(?i)(private|no-store|no-cache)"
-        || beresp.http.Surrogate-Control ~ "(?i)no-store") {
-        set beresp.uncacheable = true;
-        set beresp.ttl = 120s;
-        return (deliver);
-    }
     # The edge lifetime healthlib sends (EDGE_MAX_AGE): longer than the browser's max-age, since a
     # change purges the page here. Without Surrogate-Control, Varnish has already taken s-maxage
-    # (or max-age) from Cache-Control.
+    # (or max-age) from Cache-Control, else its default_ttl (120 s: 404s, which carry no tag, are
+    # kept that long, so a page published later at that address may be missed for 2 minutes).
     if (beresp.http.Surrogate-Control ~ "(?i)max-age=[0-9]+") {
         set beresp.ttl = std.duration(
             regsub(beresp.http.Surrogate-Control, "(?i)^.*max-age=([0-9]+).*$", "\1") + "s", 0s);
+    }
+    # Personal or uncacheable answers are never stored (as Varnish's built-in rules, which this
+    # subroutine replaces, except that Cache-Control is obeyed even next to Surrogate-Control). For a
+    # while (ttl) Varnish remembers that this object is not cacheable ("hit-for-miss") and sends
+    # readers straight to the app.
+    if (beresp.ttl <= 0s
+        || beresp.http.Set-Cookie
+        || beresp.http.Cache-Control ~ "(?i)(private|no-store|no-cache)"
+        || beresp.http.Surrogate-Control ~ "(?i)no-store"
+        || beresp.http.Vary == "*") {
+        set beresp.uncacheable = true;
+        set beresp.ttl = 120s;
+        return (deliver);
     }
     return (deliver);
 }
