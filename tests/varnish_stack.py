@@ -119,6 +119,7 @@ class Stack:
     helper: subprocess.Popen
     content: dict = field(default_factory=dict)
     extra_ports: list[int] = field(default_factory=list)
+    varnish_pid: int = 0
 
     def get(self, path: str, headers: dict[str, str] | None = None, *, port: int | None = None) -> Response:
         """One GET through Varnish (or ``port``), without following redirects."""
@@ -247,7 +248,7 @@ def running_stack(
             ]
             _wait_for_port(redis_port, redis, "redis-server", work / "redis.log")
             _wait_for_port(varnish_port, varnish, "varnishd", work / "varnish.log")
-            stack = Stack(varnish_port, app_ports, helper, extra_ports=reserved)
+            stack = Stack(varnish_port, app_ports, helper, extra_ports=reserved, varnish_pid=varnish.pid)
             stack.content = stack.do("setup", slugs=slugs)  # its purges go to Varnish: it must be up
             for i, (port, server) in enumerate(zip(app_ports, servers, strict=True)):
                 _wait_for_port(port, server, f"app server {i}", work / f"app{i}.log")
