@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # (tests/conftest.py). Slow modules first, in the collection's order. Serial: make test PYTEST_ARGS=
 PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadgroup --no-loadscope-reorder
 
-.PHONY: run test test-sqlite test-postgres test-redis test-versions lint types migrations-check wheel-check browser-deps redis-deps varnish-deps axe demo bench bench-deps stress clean
+.PHONY: run test test-sqlite test-postgres test-redis test-versions lint types migrations-check wheel-check browser-deps redis-deps varnish-deps axe demo bench bench-varnish bench-deps stress clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -115,6 +115,11 @@ $(AXE):
 # Options through ARGS, e.g. make bench ARGS="--articles 100000 --skip-throughput". See docs/benchmarks.md.
 bench: $(STAMP) bench-deps
 	$(BIN)/python -m bench.run $(ARGS)
+
+# Varnish in front (not part of make bench's run): commit to new page through Varnish, cached article vs a
+# static object in the same Varnish (bench/varnish.py; on PostgreSQL: tests/with_postgres.sh .venv/bin/python -m bench.varnish).
+bench-varnish: $(STAMP) bench-deps varnish-deps redis-deps
+	$(BIN)/python -m bench.varnish $(ARGS)
 
 # wrk from Debian's packages drives the throughput runs; without it bench/run.py uses a slower Python load generator.
 bench-deps:
