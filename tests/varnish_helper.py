@@ -11,7 +11,8 @@ Commands (``{"do": name, ...}``):
   setup {"slugs": [...]}       migrate; an editor and a reviewer; the articles published, last reviewed
                                40 days ago (so a reaffirm today shows a new date); answers
                                the editor's session cookie, a draft's preview path and its review link
-  publish {"slug", "title"}    a new revision with that title: save, submit, approve, publish
+  publish {"slug", "title"}    a new revision with that title (and "body", if given): save, submit,
+                               approve, publish (the live term "oncologist" is linked by none before)
   reaffirm {"slug"}            the reviewer reaffirms the live revision
   archive {"slug"}             the editor archives the article
 Each change answers ``committed_at`` (``time.time()`` right after its commit), ``pending_purges`` and
@@ -48,6 +49,15 @@ def _setup(slugs: list[str]) -> dict:
     call_command("migrate", verbosity=0)
     editor = make_user("editor", healthlib_settings.EDITOR_GROUP)
     reviewer = make_user("reviewer", healthlib_settings.REVIEWER_GROUP, credentials="MD")
+    # A live glossary term that no article links yet (a new revision may: "publish" with a "body").
+    term = workflow.create_glossary_term(
+        editor,
+        slug="oncologist",
+        content={"term": "Oncologist", "short_definition": "A doctor who treats cancer."},
+    )
+    workflow.submit(term, editor)
+    workflow.approve(term, reviewer)
+    workflow.publish(term, editor)
     for slug in slugs:
         content = edited(ARTICLE_CONTENT, title=f"Article {slug}")
         article = workflow.create_article(editor, slug=slug, article_type="guide", content=content)
@@ -89,7 +99,10 @@ def _change(command: dict) -> dict:
     if action == "publish":
         # The working draft left by set-up is replaced by this one (the live page never shows it).
         workflow.save_draft(
-            article, editor, edited(ARTICLE_CONTENT, title=command["title"]), based_on=article.latest_revision
+            article,
+            editor,
+            edited(ARTICLE_CONTENT, title=command["title"], body=command.get("body", ARTICLE_CONTENT["body"])),
+            based_on=article.latest_revision,
         )
         workflow.submit(article, editor)
         workflow.approve(article, reviewer)
