@@ -29,7 +29,7 @@ from django.db.models import F, Min, Q
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import Signal
 
-from healthlib import cache, glossary_linker, publishing
+from healthlib import cache, glossary_linker, publishing, purge
 from healthlib.glossary_automaton import name_variants
 from healthlib.models import Article, ContentItem, DerivedWork, GlossaryTerm, TermMention, Topic, WorkAction
 from healthlib.search import articles_with_phrases
@@ -179,6 +179,13 @@ def _purge() -> None:
 
 def run_pending() -> Outcome:
     """Do all pending derived work, oldest first, until none is left; work recorded meanwhile is done too."""
+    # The edge is purged of the pages stored here (newly linked terms, healthlib.purge) only after the
+    # page cache is retired: a reader's request in between would hand the edge the old page to keep.
+    with purge.holding():
+        return _run_pending()
+
+
+def _run_pending() -> Outcome:
     outcome = Outcome()
     failed: set[int] = set()  # rows that failed in this run: left for the next one
     while True:

@@ -29,6 +29,7 @@ SLUGS = [
     "cached",
     "to-publish",
     "to-link",
+    "links-term",
     "to-reaffirm",
     "to-archive",
     "signed-in",
@@ -120,6 +121,21 @@ def test_publish_of_a_revision_linking_a_new_term_shows_it_on_the_next_request(s
     )
     after = stack.get(page("to-link"))
     assert "Linked revision" in after.body and "/health/glossary/oncologist/" in after.body
+
+
+def test_publishing_a_term_shows_its_link_in_the_articles_on_the_next_request(stack):
+    # The body of every article says "T cells": they are all re-linked after the term's commit
+    # (healthlib.derived_work), and each page is purged once the page cache no longer holds the old one.
+    assert "/health/glossary/t-cell/" not in cached(stack, page("links-term")).body
+    change(
+        stack,
+        "publish_term",
+        "links-term",
+        lambda s, b: "/health/glossary/t-cell/" in b,
+        term_slug="t-cell",
+        term="T cell",
+    )
+    assert "/health/glossary/t-cell/" in stack.get(page("links-term")).body
 
 
 def test_reaffirm_shows_the_new_review_date_on_the_next_request(stack):

@@ -15,6 +15,9 @@ Commands (``{"do": name, ...}``):
                                approve, publish (the live term "oncologist" is linked by none before)
   reaffirm {"slug"}            the reviewer reaffirms the live revision
   archive {"slug"}             the editor archives the article
+  publish_term {"slug", "term_slug", "term"}
+                               publishes a new glossary term that the article's body uses; readers
+                               read the article
 Each change answers ``committed_at`` (``time.time()`` right after its commit), ``pending_purges`` and
 ``readers``: what a reader asking Varnish for the page right after each purge was answered (none
 with ``"readers": false``).
@@ -106,6 +109,12 @@ def _change(command: dict) -> dict:
         )
         workflow.submit(article, editor)
         workflow.approve(article, reviewer)
+    if action == "publish_term":
+        term = workflow.create_glossary_term(
+            editor, slug=command["term_slug"], content={"term": command["term"], "short_definition": "A definition."}
+        )
+        workflow.submit(term, editor)
+        workflow.approve(term, reviewer)
     readers: list[dict] = []
     reading = _reader_right_after_each_purge if command.get("readers", True) else _no_readers
     with reading(article.get_absolute_url(), readers):
@@ -119,6 +128,8 @@ def _change(command: dict) -> dict:
                 workflow.reaffirm(article, reviewer)
             elif action == "archive":
                 workflow.archive(article, editor)
+            elif action == "publish_term":
+                workflow.publish(term, editor)  # the articles that use it are re-linked after commit
             else:
                 raise ValueError(f"unknown command {action!r}")
     return {"committed_at": committed[0], "pending_purges": PurgeRequest.objects.count(), "readers": readers}
