@@ -5,7 +5,7 @@ database (a SQLite file, or a new database in the PostgreSQL cluster of tests/wi
 ``HEALTHLIB_TEST_DB=postgres``), ``varnishd`` with the shipped VCL (docs/varnish/healthlib.vcl, only
 its backends replaced), the editor's process (tests/varnish_helper.py, which migrates and makes the
 content) and two gunicorn app servers; and stops every process and drops the database afterwards,
-even when the caller fails. Ports come from ``HEALTHLIB_VARNISH_PORTS`` (default ``18100-18199``).
+even when the caller fails. Ports: see :func:`free_ports`.
 
 :func:`missing` says what is not installed (Debian: ``make varnish-deps`` and ``make redis-deps``).
 """
@@ -74,9 +74,18 @@ def _port_is_free(port: int) -> bool:
 
 
 def free_ports(count: int) -> list[int]:
-    first, _, last = os.environ.get("HEALTHLIB_VARNISH_PORTS", "18100-18199").partition("-")
+    """``count`` free loopback ports: chosen by the kernel among its ephemeral ports (two runs at once,
+    as ``make test`` starts them, then hardly ever get the same), or found in ``HEALTHLIB_VARNISH_PORTS``
+    (``first-last``) where a machine gives each user a range."""
+    if not os.environ.get("HEALTHLIB_VARNISH_PORTS"):
+        with contextlib.ExitStack() as sockets:
+            probes = [sockets.enter_context(socket.socket()) for _ in range(count)]
+            for probe in probes:
+                probe.bind(("127.0.0.1", 0))  # all held at once: distinct
+            return [probe.getsockname()[1] for probe in probes]
+    first, _, last = os.environ["HEALTHLIB_VARNISH_PORTS"].partition("-")
     candidates = list(range(int(first), int(last) + 1))
-    start = os.getpid() % len(candidates)  # two runs at once start their search apart
+    start = (os.getpid() * 7919) % len(candidates)  # two runs at once start their search apart
     ports = [p for p in candidates[start:] + candidates[:start] if _port_is_free(p)][:count]
     if len(ports) < count:
         raise RuntimeError(f"fewer than {count} free ports in {first}-{last}")
