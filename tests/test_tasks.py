@@ -203,14 +203,14 @@ def test_a_failing_article_keeps_its_row_and_error_and_the_rest_is_done(wf, edit
     articles = live_articles(wf, editor, reviewer, 3)
     item = approved_term(editor, reviewer)
     workflow.publish(item, editor)
-    original = publishing.relink_article
+    original = publishing.store_page
 
-    def fail_on_second(article_id, glossary=None):
+    def fail_on_second(article_id, *args, **kwargs):
         if article_id == articles[1].pk:
             raise ValueError("renderer exploded")
-        return original(article_id, glossary)
+        return original(article_id, *args, **kwargs)
 
-    monkeypatch.setattr(publishing, "relink_article", fail_on_second)
+    monkeypatch.setattr(publishing, "store_page", fail_on_second)
     with pytest.raises(tasks.DerivedWorkFailed):
         tasks.run_derived_work.call()
     row = DerivedWork.objects.get(action=WorkAction.RELINK_ARTICLE)
@@ -220,7 +220,7 @@ def test_a_failing_article_keeps_its_row_and_error_and_the_rest_is_done(wf, edit
     # The failed page keeps its old, consistent state; the cached pages are retired for the others
     # (a failing page never holds back the purges of later changes, such as a renamed topic's).
     assert not DerivedWork.objects.filter(action=WorkAction.PURGE).exists()
-    monkeypatch.setattr(publishing, "relink_article", original)
+    monkeypatch.setattr(publishing, "store_page", original)
     call_command("healthlib_relink", "--pending", verbosity=0)
     assert linked(articles[1])
     assert not DerivedWork.objects.exists()
@@ -232,10 +232,10 @@ def test_a_failing_relink_never_fails_the_editors_publish(
     (article,) = live_articles(wf, editor, reviewer, 1)
     item = approved_term(editor, reviewer)
 
-    def explode(*args):
+    def explode(*args, **kwargs):
         raise ValueError("renderer exploded")
 
-    monkeypatch.setattr(publishing, "relink_article", explode)
+    monkeypatch.setattr(publishing, "store_page", explode)
     client.force_login(editor)
     with django_capture_on_commit_callbacks(execute=True):  # the immediate backend runs the task here
         response = client.post(action_url(item, "publish"), {"revision": item.latest_revision_id})
