@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Q
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from healthlib import derived_work, glossary_automaton, glossary_linker, publishing, search, tasks, workflow
 from healthlib.markup import render_document
@@ -149,6 +150,63 @@ def test_archiving_a_term_unlinks_through_the_mention_index(wf, term, editor, re
     wf.archive(term, editor)
     assert not any(linked(a) for a in articles)
     assert not DerivedWork.objects.exists()
+
+
+def test_a_chunk_is_derived_with_the_same_few_queries_whatever_its_size(
+    wf, editor, reviewer, django_assert_num_queries
+):
+    articles = live_articles(wf, editor, reviewer, 6)
+    workflow.publish(approved_term(editor, reviewer), editor)  # recorded, not run
+    glossary = glossary_linker.get_glossary()
+    for chunk in (articles[:1], articles):
+        ids = [a.pk for a in chunk]
+        # The articles with their live revisions, their topics, their mention rows, the terms they link.
+        with django_assert_num_queries(4):
+            pages = publishing.derive_pages(ids, relink=ids, glossary=glossary)
+        assert sorted(pages) == sorted(ids)
+        assert all('href="/health/glossary/t-cell/"' in page.article.live_page_html for page in pages.values())
+
+
+def test_each_article_of_a_chunk_is_stored_with_a_few_queries_of_its_own(wf, editor, reviewer, monkeypatch):
+    articles = live_articles(wf, editor, reviewer, 6)
+    workflow.publish(approved_term(editor, reviewer), editor)
+    counts = []
+    original = derived_work._run_article
+
+    def counting(*args, **kwargs):
+        with CaptureQueriesContext(connection) as queries:
+            result = original(*args, **kwargs)
+        counts.append(len(queries))
+        return result
+
+    monkeypatch.setattr(derived_work, "_run_article", counting)
+    derived_work.run_pending()
+    assert all(linked(a) for a in articles)
+    # Its transaction (a savepoint inside the test's) with the row lock, its work rows, its body and
+    # page, the item's time of change and its new row in the term-mention index; nothing is read again.
+    assert counts == [7] * len(articles)
+    assert page_check() == {"stale": [], "pending": 0}
+
+
+def test_an_article_republished_after_its_chunk_was_read_is_derived_again_under_its_lock(
+    wf, editor, reviewer, monkeypatch
+):
+    articles = live_articles(wf, editor, reviewer, 3)
+    workflow.publish(approved_term(editor, reviewer), editor)
+    original = publishing.derive_pages
+
+    def then_an_editor_republishes(ids, **kwargs):
+        pages = original(ids, **kwargs)
+        target = Article.objects.get(pk=articles[1].pk)
+        reader_fixtures.republish(wf, target, editor, reviewer, edited(ARTICLE_CONTENT, body="New: T cells, more."))
+        return pages
+
+    monkeypatch.setattr(publishing, "derive_pages", then_an_editor_republishes)
+    assert derived_work.run_pending().failed == []
+    # Stored from the chunk's read, the page would show the old revision again.
+    assert "more" in Article.objects.get(pk=articles[1].pk).live_body_html
+    assert all(linked(a) for a in articles)
+    assert page_check() == {"stale": [], "pending": 0}
 
 
 @pytest.mark.django_db(transaction=True)
