@@ -6,10 +6,12 @@ Durable and idempotent (DESIGN.md invariant 8):
 - ``record_*`` run inside the transaction of the change and write :class:`~healthlib.models.DerivedWork`
   rows, so the work is committed together with the change or not at all;
 - :func:`run_pending` does every pending row, whoever asks (the task of :mod:`healthlib.tasks`, a
-  later task, ``manage.py healthlib_relink``). Each article is re-rendered from its live revision and
-  its page replaced whole, and its rows are deleted, in one transaction under the article's row lock:
-  a process killed at any point leaves either the old page with its rows or the new page without
-  them, never a page that mixes states, and the next run carries on where this one stopped;
+  later task, ``manage.py healthlib_relink``). The pages of a chunk of articles are derived from one
+  read (re-rendered from their live revisions, linked, page templates rendered), then each article's
+  page is replaced whole and its rows deleted in one transaction under the article's row lock, if
+  the article did not change since the read (else it is derived again under the lock): a process
+  killed at any point leaves either the old page with its rows or the new page without them, never
+  a page that mixes states, and the next run carries on where this one stopped;
 - a purge row is deleted only after the cached pages were retired, and that happens after the pages
   it waits for are stored (and after commit, unlike the cache's own receivers, which a reader's
   request can race before the commit).

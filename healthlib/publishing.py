@@ -3,9 +3,9 @@
 The models store what readers see (the ``live_*`` fields, the stored page, the term-mention index);
 this module derives it. :mod:`healthlib.workflow` calls :func:`set_live_content`,
 :func:`clear_live_content` and :func:`save` inside its transitions' transactions; the derived work of
-:mod:`healthlib.derived_work` calls :func:`relink_article` and :func:`refresh` after a glossary or
-topic change, and ``manage.py healthlib_relink`` calls :func:`relink_articles` and
-:func:`refresh_all`. Everything here runs inside the caller's transaction or opens its own under
+:mod:`healthlib.derived_work` calls :func:`derive_pages` once per chunk of articles and
+:func:`store_page` per article after a glossary or topic change, and ``manage.py healthlib_relink``
+calls :func:`relink_articles` and :func:`refresh_all`, which do the same. Everything here runs inside the caller's transaction or opens its own under
 the row lock the workflow takes, so a reader never gets a page that mixes states (DESIGN.md
 invariant 8).
 """
@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from healthlib import glossary_linker, purge, reader_pages
-from healthlib.glossary_automaton import Glossary, linked_term_slugs
+from healthlib.glossary_automaton import Glossary, linked_term_slugs, term_path_prefix
 from healthlib.markup import render_document, render_markdown
 from healthlib.models import Article, ContentItem, GlossaryTerm, Revision, TermMention
 
@@ -139,6 +139,7 @@ def derive_pages(
 def _derive_pages(
     article_ids: Collection[int], *, relink: Collection[int], glossary: Glossary | None, strict: bool
 ) -> dict[int, DerivedPage]:
+    relink = set(relink)
     if relink and glossary is None:
         raise ValueError("re-linking needs the glossary")
     articles = list(
@@ -151,6 +152,7 @@ def _derive_pages(
     ):
         indexed.setdefault(article_id, set()).add(slug)
     pages: dict[int, DerivedPage] = {}
+    prefix = term_path_prefix()  # once, not per article (a reverse())
     for article in articles:
         relinked = article.pk in relink
         if relinked and article.live_revision_id is None:
@@ -160,7 +162,7 @@ def _derive_pages(
             if relinked:
                 assert glossary is not None
                 article.live_body_html = glossary.link(render_document(article.live_revision.content["body"]).html).html
-            linked = linked_term_slugs(article.live_body_html) if article.live_revision_id else []
+            linked = linked_term_slugs(article.live_body_html, prefix=prefix) if article.live_revision_id else []
         except Exception:
             if strict:
                 raise
