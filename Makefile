@@ -108,8 +108,9 @@ bench-deps:
 	@$(call apt_install,wrk,throughput uses the Python load generator)
 
 # healthlib beside Wagtail 8, a static WSGI app and nginx, in one run of the peers harness (not part of
-# `make test`; about 2 min plus, the first time, the Wagtail site's set-up). PEERS: the harness's folder,
-# relative to this repository. Options through ARGS, e.g. make bench-peers ARGS="-d 5 -r 2". See docs/benchmarks.md.
+# `make test`; 3 min with -d 5 -r 2, plus about 4 min to build its database and, the first time, the Wagtail
+# site). PEERS: the harness's folder, relative to this repository. Options through ARGS, e.g.
+# make bench-peers ARGS="-d 5 -r 2 --keep-db". See docs/benchmarks.md.
 PEERS ?= $(or $(PEERS_DIR),../shared/peers)
 bench-peers: $(STAMP) bench-peers-deps
 	$(BIN)/python -m bench.peers --peers $(PEERS) $(ARGS)

@@ -1,7 +1,8 @@
 """healthlib beside its peers (Wagtail 8, a static WSGI app, nginx) in one run of the peers harness.
 
     .venv/bin/python -m bench.peers [--peers ../shared/peers] [-d 10] [-r 3] [--articles 1000]
-                                    [--port 18500] [--keep-db]           (make bench-peers ARGS="...")
+                                    [--port 18500] [--keep-db] [--cpu N | --profile N]
+                                                                         (make bench-peers ARGS="...")
 
 The peers harness (``bench.sh`` in the peers folder: ``--peers``, else ``$PEERS_DIR``, else
 ``../shared/peers`` beside the repository) serves one 11 KB health article from Wagtail 8 (1,000
@@ -20,6 +21,10 @@ and load-tests every target in turns in one run. This script
 3. runs ``WAGTAIL_PCONN=1 bench.sh --serve`` with both URLs added, so Wagtail (with and without
    persistent connections), the static app, nginx and healthlib share one run's conditions, and
    prints the harness's table and the ratios the targets are stated in.
+
+``--cpu N`` instead compares the CPU time per request of the uncached page and of Wagtail (persistent
+connections), both WSGI handlers called directly, in turns (robust on a shared machine);
+``--profile N`` profiles N uncached requests with pyinstrument.
 
 Raw rows stay where the harness puts them (``/tmp/peers/results``); a JSON summary goes to
 bench/results/ (git-ignored).
