@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 # --durations: the slowest tests in every CI log, where the next speed-up starts.
 PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadgroup --no-loadscope-reorder --durations=25
 
-.PHONY: run test test-sqlite test-postgres test-redis test-versions test-django61 test-rest lint types migrations-check wheel-check browser-deps redis-deps varnish-deps axe demo bench bench-varnish bench-deps stress clean
+.PHONY: run test test-sqlite test-postgres test-redis test-versions test-django61 test-rest lint types migrations-check wheel-check browser-deps redis-deps varnish-deps axe demo bench bench-varnish bench-deps stress clean bench-peers bench-peers-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -83,12 +83,12 @@ test-versions: $(STAMP)
 wheel-check: $(STAMP)
 	$(BIN)/python tests/check_wheel.py
 
-# $(call apt_install,PROGRAM,what happens without it): Debian's package of that name, installed when
-# the program is missing and we are root with apt-get; otherwise a loud message and nothing else.
+# $(call apt_install,PROGRAM,what happens without it[,PACKAGE]): Debian's package of that name (or PACKAGE),
+# installed when the program is missing and we are root with apt-get; otherwise a loud message and nothing else.
 apt_install = if command -v $(1) >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "==> installing Debian's $(1)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
+		echo "==> installing Debian's $(or $(3),$(1))"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(or $(3),$(1)) >/dev/null; \
 	else echo "!! $(1) is missing and we are not root: $(2)"; fi
 
 # Browser tests drive Debian's Chromium. Installed here when missing and we are root;
@@ -134,6 +134,20 @@ bench-varnish: $(STAMP) bench-deps varnish-deps redis-deps
 # wrk from Debian's packages drives the throughput runs; without it bench/run.py uses a slower Python load generator.
 bench-deps:
 	@$(call apt_install,wrk,throughput uses the Python load generator)
+
+# healthlib beside Wagtail 8, a static WSGI app and nginx, in one run of the peers harness (not part of
+# `make test`; 3 min with -d 5 -r 2, plus about 4 min to build its database and, the first time, the Wagtail
+# site). PEERS: the harness's folder, relative to this repository. Options through ARGS, e.g.
+# make bench-peers ARGS="-d 5 -r 2 --keep-db". See docs/benchmarks.md.
+PEERS ?= $(or $(PEERS_DIR),../shared/peers)
+bench-peers: $(STAMP) bench-peers-deps
+	$(BIN)/python -m bench.peers --peers $(PEERS) $(ARGS)
+
+# The harness needs wrk and curl; nginx (Debian's nginx-light) is its outer-limit target, skipped without it.
+bench-peers-deps:
+	@$(call apt_install,wrk,the peers benchmark cannot run)
+	@$(call apt_install,curl,the peers benchmark cannot run)
+	@$(call apt_install,nginx,the peers benchmark runs without its nginx target,nginx-light)
 
 # Readers under write load (not part of `make test`): gunicorn on 127.0.0.1, 64 readers for at least 30 s
 # while another process publishes 100 revisions; fails on any 5xx or leaked draft text. See docs/stress.md.
