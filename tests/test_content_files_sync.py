@@ -1,4 +1,4 @@
-"""healthlib_import and healthlib_export: through the workflow, all or nothing, lossless."""
+"""healthlib.content_files.sync and the import and export commands: through the workflow, all or nothing, lossless."""
 
 from __future__ import annotations
 
