@@ -39,10 +39,6 @@ TESTED_ELSEWHERE = {
         ],
         "one test module per concern of the page cache",
     ),
-    "healthlib/content_files/": (
-        ["test_content_files.py"],
-        "read, write and front matter through the package's API (the file format, both ways)",
-    ),
     "healthlib/derived_work.py": (["test_tasks.py"], "the tasks run its retryable work"),
     "healthlib/management/commands/": (
         ["test_link_checks.py", "test_content_files_sync.py", "test_tasks.py", "test_review_due.py"],
