@@ -27,7 +27,6 @@ TESTED_ELSEWHERE = {
         ["test_admin_actions.py", "test_request_ids.py"],
         "the base every admin builds on: refusals and safe redirects through the actions, checked ids through odd ids",
     ),
-    "healthlib/admin/reports.py": (["test_problem_reports.py"], "a report's life, from the reader's form to closing"),
     "healthlib/cache.py": (
         [
             "test_cache_fast_path.py",
