@@ -19,7 +19,9 @@ import sys
 
 import nox
 
-nox.options.default_venv_backend = "venv"
+# uv (a dev dependency) builds the two sessions' virtualenvs in seconds from its cache; plain venv + pip
+# where it is missing.
+nox.options.default_venv_backend = "uv|venv"
 nox.options.reuse_existing_virtualenvs = True
 
 WARNINGS_AS_ERRORS = ["-W", "error::DeprecationWarning", "-W", "error::PendingDeprecationWarning"]
