@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 # Test files spread over the cores (pytest-xdist); a file stays on one worker, so its module
 # fixtures are built once, except the parts of tests/test_xss.py (xdist groups), which spread too
 # (tests/conftest.py). Slow modules first, in the collection's order. Serial: make test PYTEST_ARGS=
-PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadgroup --no-loadscope-reorder
+# --durations: the slowest tests in every CI log, where the next speed-up starts.
+PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadgroup --no-loadscope-reorder --durations=25
 
 .PHONY: run test test-sqlite test-postgres test-redis test-versions lint types migrations-check wheel-check browser-deps redis-deps axe demo bench bench-deps stress clean
 

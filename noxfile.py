@@ -26,7 +26,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 WARNINGS_AS_ERRORS = ["-W", "error::DeprecationWarning", "-W", "error::PendingDeprecationWarning"]
 # As the Makefile's PYTEST_ARGS: files stay on one worker, the XSS corpus's parts spread (tests/conftest.py).
-PARALLEL = ["-n", "auto", "--maxprocesses", "4", "--dist", "loadgroup", "--no-loadscope-reorder"]
+PARALLEL = ["-n", "auto", "--maxprocesses", "4", "--dist", "loadgroup", "--no-loadscope-reorder", "--durations=25"]
 # The fast subset: the modules that lean on Django's own APIs (models, checks, the workflow and its
 # emails, views, feeds, admin, uploads, the production settings with Django's CSP), none of the
 # browser, XSS-corpus, scale or multi-process modules.
