@@ -24,7 +24,8 @@ from __future__ import annotations
 import datetime
 import logging
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -178,6 +179,16 @@ def connect() -> None:
 def disconnect() -> None:
     """Stop recording transition emails (a bulk job that should not email anyone; :func:`connect` undoes it)."""
     post_save.disconnect(sender=WorkflowEvent, dispatch_uid="healthlib.notify.transitions")
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Record no transition emails inside this block (e.g. a simulated review history)."""
+    disconnect()
+    try:
+        yield
+    finally:
+        connect()
 
 
 # ---------------------------------------------------------------- sending (after commit)
