@@ -6,9 +6,10 @@ STAMP := $(VENV)/.installed-stamp
 # Test files spread over the cores (pytest-xdist); a file stays on one worker, so its module
 # fixtures are built once, except the parts of tests/test_xss.py (xdist groups), which spread too
 # (tests/conftest.py). Slow modules first, in the collection's order. Serial: make test PYTEST_ARGS=
-PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadgroup --no-loadscope-reorder
+# --durations: the slowest tests in every CI log, where the next speed-up starts.
+PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadgroup --no-loadscope-reorder --durations=25
 
-.PHONY: run test test-sqlite test-postgres test-redis test-versions lint types migrations-check wheel-check browser-deps redis-deps axe demo bench bench-deps stress clean
+.PHONY: run test test-sqlite test-postgres test-redis test-versions test-django61 test-rest lint types migrations-check wheel-check browser-deps redis-deps axe demo bench bench-deps stress clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,12 +26,21 @@ demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 
+# The suites run two at a time (each prints its output when it ends): much of a run waits on
+# Chromium, on server processes and on PostgreSQL, and the other run uses those cores meanwhile.
+# Each has its own database (in-memory SQLite, a throwaway PostgreSQL cluster on a random port).
 test: $(STAMP) lint types migrations-check browser-deps redis-deps axe
-	$(MAKE) --no-print-directory test-sqlite
-	$(MAKE) --no-print-directory test-postgres
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-django61 test-rest
+
+# What runs beside the Django 6.1 suite: the Django 6.0 subset, the Redis cache tests, the wheel.
+test-rest: $(STAMP)
+	$(MAKE) --no-print-directory test-versions NOX_ARGS="-s django60"
 	$(MAKE) --no-print-directory test-redis
-	$(MAKE) --no-print-directory test-versions
 	$(MAKE) --no-print-directory wheel-check
+
+test-django61: $(STAMP)
+	$(MAKE) --no-print-directory test-versions NOX_ARGS="-s django61"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

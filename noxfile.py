@@ -19,12 +19,14 @@ import sys
 
 import nox
 
-nox.options.default_venv_backend = "venv"
+# uv (a dev dependency) builds the two sessions' virtualenvs in seconds from its cache; plain venv + pip
+# where it is missing.
+nox.options.default_venv_backend = "uv|venv"
 nox.options.reuse_existing_virtualenvs = True
 
 WARNINGS_AS_ERRORS = ["-W", "error::DeprecationWarning", "-W", "error::PendingDeprecationWarning"]
 # As the Makefile's PYTEST_ARGS: files stay on one worker, the XSS corpus's parts spread (tests/conftest.py).
-PARALLEL = ["-n", "auto", "--maxprocesses", "4", "--dist", "loadgroup", "--no-loadscope-reorder"]
+PARALLEL = ["-n", "auto", "--maxprocesses", "4", "--dist", "loadgroup", "--no-loadscope-reorder", "--durations=25"]
 # The fast subset: the modules that lean on Django's own APIs (models, checks, the workflow and its
 # emails, views, feeds, admin, uploads, the production settings with Django's CSP), none of the
 # browser, XSS-corpus, scale or multi-process modules.
