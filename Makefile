@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 # --durations: the slowest tests in every CI log, where the next speed-up starts.
 PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadgroup --no-loadscope-reorder --durations=25
 
-.PHONY: run test test-sqlite test-postgres test-redis test-versions test-django61 test-rest lint types migrations-check wheel-check browser-deps redis-deps axe demo bench bench-deps stress clean
+.PHONY: run test test-sqlite test-postgres test-redis test-versions test-django61 test-rest lint types migrations-check wheel-check browser-deps redis-deps varnish-deps axe demo bench bench-varnish bench-deps stress clean bench-peers bench-peers-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ demo: $(STAMP)
 # The suites run two at a time (each prints its output when it ends): much of a run waits on
 # Chromium, on server processes and on PostgreSQL, and the other run uses those cores meanwhile.
 # Each has its own database (in-memory SQLite, a throwaway PostgreSQL cluster on a random port).
-test: $(STAMP) lint types migrations-check browser-deps redis-deps axe
+test: $(STAMP) lint types migrations-check browser-deps redis-deps varnish-deps axe
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-django61 test-rest
 
@@ -84,12 +84,12 @@ test-versions: $(STAMP)
 wheel-check: $(STAMP)
 	$(BIN)/python tests/check_wheel.py
 
-# $(call apt_install,PROGRAM,what happens without it): Debian's package of that name, installed when
-# the program is missing and we are root with apt-get; otherwise a loud message and nothing else.
+# $(call apt_install,PROGRAM,what happens without it[,PACKAGE]): Debian's package of that name (or PACKAGE),
+# installed when the program is missing and we are root with apt-get; otherwise a loud message and nothing else.
 apt_install = if command -v $(1) >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "==> installing Debian's $(1)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
+		echo "==> installing Debian's $(or $(3),$(1))"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(or $(3),$(1)) >/dev/null; \
 	else echo "!! $(1) is missing and we are not root: $(2)"; fi
 
 # Browser tests drive Debian's Chromium. Installed here when missing and we are root;
@@ -101,6 +101,19 @@ browser-deps:
 # and we are root; otherwise those tests skip with a loud message.
 redis-deps:
 	@$(call apt_install,redis-server,the Redis cache tests will be SKIPPED)
+
+# The Varnish end-to-end tests (tests/test_varnish.py, in test-sqlite and test-postgres) start Debian's
+# varnishd with vmod_xkey (package varnish-modules). varnishd lives in /usr/sbin, often not on a user's
+# PATH, and xkey is a vmod file rather than a program: both are checked by path. Installed here when
+# missing and we are root; otherwise those tests skip with a loud message.
+VARNISHD := /usr/sbin/varnishd
+VMOD_XKEY = $(wildcard /usr/lib/*/varnish/vmods/libvmod_xkey.so)
+varnish-deps:
+	@if [ -x $(VARNISHD) ] && [ -n "$(VMOD_XKEY)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "==> installing Debian's varnish and varnish-modules"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq varnish varnish-modules >/dev/null; \
+	else echo "!! varnishd or vmod_xkey is missing and we are not root: the Varnish tests will be SKIPPED"; fi
 
 # axe-core (accessibility checks in tests/test_browser_reader.py), from the npm registry.
 AXE := .cache/npm/node_modules/axe-core/axe.min.js
@@ -115,9 +128,28 @@ bench: $(STAMP) bench-deps
 	$(BIN)/python -m bench.run $(ARGS)
 	$(BIN)/python bench/page_cache.py  # one publish: the share of the other cached pages kept (issue 12)
 
+# Varnish in front (not part of make bench's run): commit to new page through Varnish, cached article vs a
+# static object in the same Varnish (bench/varnish.py; on PostgreSQL: tests/with_postgres.sh .venv/bin/python -m bench.varnish).
+bench-varnish: $(STAMP) bench-deps varnish-deps redis-deps
+	$(BIN)/python -m bench.varnish $(ARGS)
+
 # wrk from Debian's packages drives the throughput runs; without it bench/run.py uses a slower Python load generator.
 bench-deps:
 	@$(call apt_install,wrk,throughput uses the Python load generator)
+
+# healthlib beside Wagtail 8, a static WSGI app and nginx, in one run of the peers harness (not part of
+# `make test`; 3 min with -d 5 -r 2, plus about 4 min to build its database and, the first time, the Wagtail
+# site). PEERS: the harness's folder, relative to this repository. Options through ARGS, e.g.
+# make bench-peers ARGS="-d 5 -r 2 --keep-db". See docs/benchmarks.md.
+PEERS ?= $(or $(PEERS_DIR),../shared/peers)
+bench-peers: $(STAMP) bench-peers-deps
+	$(BIN)/python -m bench.peers --peers $(PEERS) $(ARGS)
+
+# The harness needs wrk and curl; nginx (Debian's nginx-light) is its outer-limit target, skipped without it.
+bench-peers-deps:
+	@$(call apt_install,wrk,the peers benchmark cannot run)
+	@$(call apt_install,curl,the peers benchmark cannot run)
+	@$(call apt_install,nginx,the peers benchmark runs without its nginx target,nginx-light)
 
 # Readers under write load (not part of `make test`): gunicorn on 127.0.0.1, 64 readers for at least 30 s
 # while another process publishes 100 revisions; fails on any 5xx or leaked draft text. See docs/stress.md.

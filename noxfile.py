@@ -34,7 +34,9 @@ FAST = [
     f"tests/test_{name}.py"
     for name in (
         "models", "checks", "workflow", "workflow_matrix", "notifications", "review_due",
-        "views", "reader_pages", "feeds_sitemaps", "structured_data", "admin", "uploads", "deploy",
+        "views", "reader_pages", "feeds", "sitemaps", "structured_data", "uploads", "deploy",
+        "admin", "admin_actions", "admin_content", "admin_filters", "admin_history", "admin_profiles",
+        "admin_records", "admin_review", "admin_workspace",
     )
 ]  # fmt: skip
 

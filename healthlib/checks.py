@@ -2,7 +2,8 @@
 
 Each check id means one thing: one row of the README's settings table failing one rule, so the id
 alone tells a site what to fix. Ranges: E001-E011 the workflow and editing settings, E020-E029 the
-readers' side, E030-E039 reader reports and link checks, E040-E049 the edge-cache purge backend.
+readers' side, E030-E039 reader reports and link checks, E040-E049 the edge-cache purge backend,
+E050-E053 the task backend of healthlib's background work.
 Every id is listed in the README and tested in ``tests/test_checks.py``.
 """
 
@@ -13,6 +14,7 @@ import re
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from healthlib import tasks
 from healthlib.cache_tags import HEADERS
 from healthlib.conf import DEFAULTS, MAX_REVIEW_INTERVAL_DAYS, is_review_interval
 from healthlib.purge.backends import INVALID, MISSING, NAMES, backend_class
@@ -263,3 +265,24 @@ def check_edge_settings(app_configs=None, **kwargs) -> list[Error]:
             )
         )
     return errors
+
+
+@register(Tags.compatibility)
+def check_task_backend(app_configs=None, **kwargs) -> list[Error]:
+    """The task backend that runs healthlib's background work (E050).
+
+    A backend that cannot be loaded, or that lacks healthlib's queue, already stops start-up when
+    :mod:`healthlib.tasks` defines its tasks; what would pass silently is a backend that accepts
+    tasks and never runs them: no workflow email, purge or re-link would ever happen.
+    """
+    backend = tasks.send_emails.get_backend()
+    if type(backend).__name__ == "DummyBackend" and type(backend).__module__.endswith(".backends.dummy"):
+        return [
+            Error(
+                f"The task backend {backend.alias!r} is the dummy backend: healthlib's emails, purges and "
+                "re-linking would never run.",
+                hint="Use the immediate backend (the default) or a database backend with its worker (docs/deploy.md).",
+                id="healthlib.E050",
+            )
+        ]
+    return []

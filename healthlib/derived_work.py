@@ -6,10 +6,12 @@ Durable and idempotent (DESIGN.md invariant 8):
 - ``record_*`` run inside the transaction of the change and write :class:`~healthlib.models.DerivedWork`
   rows, so the work is committed together with the change or not at all;
 - :func:`run_pending` does every pending row, whoever asks (the task of :mod:`healthlib.tasks`, a
-  later task, ``manage.py healthlib_relink``). Each article is re-rendered from its live revision and
-  its page replaced whole, and its rows are deleted, in one transaction under the article's row lock:
-  a process killed at any point leaves either the old page with its rows or the new page without
-  them, never a page that mixes states, and the next run carries on where this one stopped;
+  later task, ``manage.py healthlib_relink``). The pages of a chunk of articles are derived from one
+  read (re-rendered from their live revisions, linked, page templates rendered), then each article's
+  page is replaced whole and its rows deleted in one transaction under the article's row lock, if
+  the article did not change since the read (else it is derived again under the lock): a process
+  killed at any point leaves either the old page with its rows or the new page without them, never
+  a page that mixes states, and the next run carries on where this one stopped;
 - a purge row is deleted only after the cached pages were retired, and that happens after the pages
   it waits for are stored (and after commit, unlike the cache's own receivers, which a reader's
   request can race before the commit).
@@ -29,9 +31,9 @@ from django.db.models import F, Min, Q
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import Signal
 
-from healthlib import glossary_linker, publishing
+from healthlib import glossary_linker, publishing, purge
 from healthlib.glossary_automaton import name_variants
-from healthlib.models import Article, ContentItem, DerivedWork, GlossaryTerm, TermMention, Topic, WorkAction
+from healthlib.models import Article, DerivedWork, GlossaryTerm, TermMention, Topic, WorkAction
 from healthlib.search import articles_with_phrases
 
 logger = logging.getLogger(__name__)
@@ -153,22 +155,22 @@ def affected_article_ids(term: GlossaryTerm) -> set[int]:
     return ids
 
 
-def _run_article(article_id: int, row_ids: list[int], glossary) -> bool:
+def _run_article(
+    article_id: int, row_ids: list[int], derived: publishing.DerivedPage | None, *, relink: bool, glossary
+) -> bool:
     """Do the page rows ``row_ids`` of one article in one transaction. False when another run did.
 
+    ``derived`` was read with the rest of the chunk, before the lock: it is stored only if the
+    article is unchanged since, else derived again under the lock (:func:`publishing.store_page`).
     ``glossary`` was read after the rows, so it holds every term change they stand for; a row
     recorded since is left for the next round, which reads the glossary again.
     """
     with transaction.atomic():
-        ContentItem.objects.select_for_update().filter(pk=article_id).exists()
-        rows = list(DerivedWork.objects.filter(pk__in=row_ids).values_list("pk", "action"))
-        if not rows:
+        version = publishing.lock_article(article_id)
+        # Deleting first serializes two runs on the rows as well; a kill rolls it back with the page.
+        if not DerivedWork.objects.filter(pk__in=row_ids).delete()[0]:
             return False
-        if any(action == WorkAction.RELINK_ARTICLE for _, action in rows):
-            publishing.relink_article(article_id, glossary)
-        else:
-            publishing.refresh(article_id)
-        DerivedWork.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
+        publishing.store_page(article_id, version, derived, relink=relink, glossary=glossary)
     return True
 
 
@@ -180,6 +182,13 @@ def _purge() -> None:
 
 def run_pending() -> Outcome:
     """Do all pending derived work, oldest first, until none is left; work recorded meanwhile is done too."""
+    # The edge is purged of the pages stored here (newly linked terms, healthlib.purge) only after the
+    # page cache is retired: a reader's request in between would hand the edge the old page to keep.
+    with purge.holding():
+        return _run_pending()
+
+
+def _run_pending() -> Outcome:
     outcome = Outcome()
     failed: set[int] = set()  # rows that failed in this run: left for the next one
     while True:
@@ -193,7 +202,7 @@ def run_pending() -> Outcome:
             DerivedWork.objects.filter(action__in=PAGE_ACTIONS)
             .exclude(pk__in=failed)
             .order_by("item_id", "pk")
-            .values_list("pk", "item_id")[:CHUNK]
+            .values_list("pk", "item_id", "action")[:CHUNK]
         )
         if not rows:
             break
@@ -201,11 +210,19 @@ def run_pending() -> Outcome:
         # the rows, see _run_article.
         glossary = glossary_linker.get_glossary()
         by_article: dict[int, list[int]] = {}
-        for row_id, article_id in rows:
+        relink: set[int] = set()
+        for row_id, article_id, action in rows:
             by_article.setdefault(article_id, []).append(row_id)
+            if action == WorkAction.RELINK_ARTICLE:
+                relink.add(article_id)
+        # The chunk's pages from one read (a few queries), outside the row locks; each is stored
+        # under its own lock, in its own transaction, if its article did not change meanwhile.
+        derived = publishing.derive_pages(list(by_article), relink=relink, glossary=glossary)
         for article_id, row_ids in by_article.items():
             try:
-                outcome.pages += _run_article(article_id, row_ids, glossary)
+                outcome.pages += _run_article(
+                    article_id, row_ids, derived.get(article_id), relink=article_id in relink, glossary=glossary
+                )
             except Exception as error:
                 failed.update(_failed(DerivedWork.objects.filter(pk__in=row_ids), error))
         _purge()  # readers get the new pages while a long re-link runs

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from functools import partial
 
 from django.core.cache import caches
 from django.db import transaction
@@ -65,7 +64,8 @@ def send_report(article: Article, *, message: str, email: str = "") -> ProblemRe
         report = ProblemReport.objects.create(
             article=article, revision_id=live_revision_id, message=message, email=email
         )
-        transaction.on_commit(partial(notifications.on_problem_reported, report))
+        # Recorded with the report, sent after the commit (healthlib.notifications).
+        notifications.record_problem_report(report)
     return report
 
 

@@ -22,6 +22,7 @@ stores fresh pages for every live article. Pages are stored as anonymous readers
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -129,15 +130,20 @@ def clear_fingerprint_cache(**kwargs) -> None:
 # ---------------------------------------------------------------- glossary mentions
 
 
+def live_terms(slugs: Collection[str]) -> dict[str, MentionedTerm]:
+    """The live glossary terms among ``slugs``, by slug (one query; none for no slugs)."""
+    if not slugs:
+        return {}
+    rows = GlossaryTerm.objects.filter(live_revision__isnull=False, slug__in=list(slugs)).values_list(
+        "slug", "live_term", "live_short_definition", "live_aliases"
+    )
+    return {row[0]: MentionedTerm(*row) for row in rows}
+
+
 def mentioned_terms(body_html: str) -> list[MentionedTerm]:
     """The live glossary terms the body links to, in order of first appearance."""
     slugs = linked_term_slugs(body_html)
-    if not slugs:
-        return []
-    rows = GlossaryTerm.objects.filter(live_revision__isnull=False, slug__in=slugs).values_list(
-        "slug", "live_term", "live_short_definition", "live_aliases"
-    )
-    terms = {row[0]: MentionedTerm(*row) for row in rows}
+    terms = live_terms(slugs)
     return [terms[slug] for slug in slugs if slug in terms]
 
 
@@ -284,17 +290,18 @@ def stored_response(request: HttpRequest, slug: str) -> HttpResponse | None:
 # ---------------------------------------------------------------- deriving
 
 
-def derive(article) -> None:
+def derive(article, *, topics: list | None = None, mentions: list[MentionedTerm] | None = None) -> None:
     """Set the article's stored page and fingerprint from its live fields (not saved; stored by
-    :mod:`healthlib.publishing`)."""
+    :mod:`healthlib.publishing`). ``topics`` and ``mentions`` (:func:`mentioned_terms` of its body),
+    when given, were read with many articles at once."""
     if article.live_revision_id is None:
         article.live_page_html = article.live_page_key = ""
         return
     context = page_context(
         article,
-        list(article.topics.all()),
+        list(article.topics.all()) if topics is None else topics,
         origin=ORIGIN_PLACEHOLDER,
-        mentions=mentioned_terms(article.live_body_html),
+        mentions=mentioned_terms(article.live_body_html) if mentions is None else mentions,
         related_html=mark_safe(RELATED_MARKER),
     )
     # No request: the page is rendered as an anonymous reader sees it, without context processors.

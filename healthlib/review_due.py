@@ -3,6 +3,12 @@ which references were last checked broken.
 
 Used by the admin dashboard and the ``healthlib_review_due`` management command. Every list is
 fetched with a fixed number of queries, however many items there are.
+
+Reminders (:func:`send_reminders`, from the command's ``--email`` or the task
+``healthlib.tasks.send_review_reminders``) go out once per responsible person and day: each is
+recorded in the outbox (:mod:`healthlib.notifications`) under a key naming the day and the person,
+so a second run the same day, a retried task or a worker killed mid-way sends nobody a second one,
+and the next run sends whatever the killed one had not.
 """
 
 from __future__ import annotations
@@ -11,11 +17,14 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 
+from healthlib import notifications
+from healthlib.conf import healthlib_settings
 from healthlib.link_checks import broken_references
-from healthlib.models import ContentItem, Decision, Review, State
+from healthlib.models import ContentItem, Decision, OutgoingEmail, Review, State
 
 RELATED = ("owner", "scheduled_by", "live_revision", "article", "glossaryterm")
 #: What the report never shows: the revision's content and the reader-facing HTML (tens of kilobytes a row).
@@ -134,3 +143,65 @@ def responsible_people(items) -> dict:
         for reviewer in by_revision[item.live_revision_id]:
             add(reviewer, item)
     return {people[pk]: assigned[pk] for pk in people}
+
+
+def person_name(user) -> str:
+    """How a reminder and the report name a person."""
+    if user is None:
+        return "-"
+    return user.get_full_name() or user.get_username()
+
+
+def reminder_key(today: datetime.date, user) -> str:
+    """The outbox key of one person's reminder of one day: what makes it go out once."""
+    return f"healthlib.review_due:{today.isoformat()}:user={user.pk}"
+
+
+def reminder_emails(result: ReviewDueReport, overdue=None, due_soon=None, broken=None) -> list[OutgoingEmail]:
+    """One reminder per responsible person with an email address: their overdue and soon-due items
+    and the broken references of their articles. Rendered, not recorded (see :func:`send_reminders`)."""
+    overdue = list(result.overdue) if overdue is None else overdue
+    due_soon = list(result.due_soon) if due_soon is None else due_soon
+    broken = result.broken_links() if broken is None else broken
+    overdue_ids = {item.pk for item in overdue}
+    due = responsible_people([*overdue, *due_soon])
+    # The same people are responsible for an article's references as for its review dates.
+    articles = list({row.article_id: row.article for row in broken}.values())
+    broken_by_person = {
+        person: [row for row in broken if row.article_id in {a.pk for a in items}]
+        for person, items in responsible_people(articles).items()
+    }
+    emails = []
+    for person in dict.fromkeys([*due, *broken_by_person]):
+        if not person.is_active or not person.email:
+            continue
+        items = due.get(person, [])
+        context = {
+            "person": person,
+            "name": person_name(person),
+            "overdue": [item for item in items if item.pk in overdue_ids],
+            "due_soon": [item for item in items if item.pk not in overdue_ids],
+            "broken_links": broken_by_person.get(person, []),
+            "today": result.today,
+            "soon_days": result.soon_days,
+            "site_name": healthlib_settings.SITE_NAME,
+        }
+        emails.append(
+            notifications.render("review_due", [person.email], context, key=reminder_key(result.today, person))
+        )
+    return emails
+
+
+def send_reminders(
+    result: ReviewDueReport | None = None, emails: list[OutgoingEmail] | None = None
+) -> tuple[list[str], notifications.Outcome]:
+    """Record today's reminders (those not recorded yet) and send every unsent one of today.
+
+    Returns the keys recorded by this call and the sending's outcome. Idempotent: a person gets one
+    reminder a day however often this runs; one that failed is tried again by the next run.
+    """
+    result = result or report()
+    emails = reminder_emails(result) if emails is None else emails
+    with transaction.atomic():
+        recorded = notifications.record(emails, announce=False)
+    return recorded, notifications.send_pending(keys=[email.key for email in emails])

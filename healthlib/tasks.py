@@ -9,8 +9,16 @@ same process (``make run``, tests); a real site configures a database backend an
 Tasks carry no state of their own: what must be done is recorded in the database in the transaction
 of the change (:mod:`healthlib.derived_work`), and every task run does everything pending. A task
 that a backend lost, or a worker killed in the middle, is therefore finished by the next run: the
-next task, or ``manage.py healthlib_relink``. The place for later background work (workflow emails,
-scheduled publishing, purges of an HTTP cache) is this module too.
+next task, or ``manage.py healthlib_relink``. Workflow emails (:mod:`healthlib.notifications`) and
+purges of an HTTP cache (:mod:`healthlib.purge`) follow the same pattern.
+
+Scheduled publishing and review-due reminders are periodic: cron is their clock, and each cron
+command hands the run to the worker with ``--enqueue`` (``healthlib_publish_scheduled --enqueue``,
+``healthlib_review_due --enqueue``). A task that re-enqueued itself would be a chain that a killed
+worker breaks and a second enqueue doubles; a cron tick that is missed or doubled costs nothing,
+since each run does whatever is due and is idempotent (an item is published once, a person is
+reminded once a day). Where the backend can defer, scheduling an item also enqueues a run for its
+go-live time, so it goes live on time rather than at the next tick.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ from __future__ import annotations
 import datetime
 import logging
 
+from django.db import transaction
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 try:
@@ -25,7 +35,8 @@ try:
 except ImportError:  # Django 5.2: the backport
     from django_tasks import task
 
-from healthlib import derived_work, link_checks, purge
+from healthlib import derived_work, link_checks, notifications, purge, review_due, scheduling
+from healthlib.models import WorkflowEvent
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +118,81 @@ def enqueue_purges(**kwargs) -> None:
         logger.exception("healthlib could not enqueue its purges; they stay pending")
 
 
+class EmailsFailed(Exception):
+    """Some emails were not accepted by the mail server; their rows keep the error and are tried again."""
+
+
+@task()
+def send_emails() -> dict[str, int]:
+    """Send the pending workflow emails, reports and reminders (:mod:`healthlib.notifications`)."""
+    outcome = notifications.send_pending()
+    _defer_emails(outcome)
+    if outcome.failed:
+        raise EmailsFailed(f"{len(outcome.failed)} email(s) failed and wait for a retry: {outcome.errors[:5]}")
+    return {"sent": len(outcome.sent)}
+
+
+def enqueue_emails(**kwargs) -> None:
+    """Hand the pending emails to the task backend (a receiver of ``notifications.recorded``); logged, never raised."""
+    try:
+        send_emails.enqueue()
+    except Exception:
+        logger.exception("healthlib could not enqueue its emails; they stay pending")
+
+
+class ScheduledItemsSkipped(Exception):
+    """Some items due to go live could not be published (they stay scheduled; an editor must act)."""
+
+
+@task()
+def publish_scheduled() -> dict[str, list[int]]:
+    """Publish every approved item whose go-live time has passed (:func:`healthlib.scheduling.publish_due`).
+
+    Idempotent: each item is published in its own transaction, so a run killed mid-way leaves the
+    items it published live and the others scheduled, and the next run publishes those.
+    """
+    result = scheduling.publish_due()
+    if result.skipped:
+        reasons = [f"{item.pk}: {reason}" for item, reason in result.skipped]
+        raise ScheduledItemsSkipped(f"{len(reasons)} scheduled item(s) not published: {reasons[:20]}")
+    return {"published": [item.pk for item in result]}
+
+
+@task()
+def send_review_reminders(soon_days: int = 30) -> dict[str, int]:
+    """Email each responsible person their overdue and soon-due items, once a day
+    (:func:`healthlib.review_due.send_reminders`; ``healthlib_review_due --email`` does the same)."""
+    recorded, outcome = review_due.send_reminders(review_due.report(soon_days=soon_days))
+    if outcome.failed:
+        _defer_emails(outcome)
+        raise EmailsFailed(f"{len(outcome.failed)} reminder(s) failed and wait for a retry: {outcome.errors[:5]}")
+    return {"recorded": len(recorded), "sent": len(outcome.sent)}
+
+
+def _defer_emails(outcome: notifications.Outcome) -> None:
+    if outcome.next_due is not None and send_emails.get_backend().supports_defer:
+        send_emails.using(run_after=outcome.next_due).enqueue()
+
+
+def _scheduled(sender, instance: WorkflowEvent, created: bool, raw: bool = False, **kwargs) -> None:
+    """An item was scheduled: where the backend can defer, a run at its go-live time (cron stays the net)."""
+    if not created or raw or instance.action != "healthlib.schedule":
+        return
+    at = getattr(instance.item, "publish_at", None)
+    if at is None or not publish_scheduled.get_backend().supports_defer:
+        return
+
+    def enqueue_at() -> None:
+        try:
+            publish_scheduled.using(run_after=at).enqueue()
+        except Exception:
+            logger.exception("healthlib could not enqueue the scheduled publication; cron publishes it")
+
+    transaction.on_commit(enqueue_at)
+
+
 def connect() -> None:
     derived_work.recorded.connect(enqueue, dispatch_uid="healthlib.tasks.derived_work")
     purge.recorded.connect(enqueue_purges, dispatch_uid="healthlib.tasks.purge")
+    notifications.recorded.connect(enqueue_emails, dispatch_uid="healthlib.tasks.emails")
+    post_save.connect(_scheduled, sender=WorkflowEvent, dispatch_uid="healthlib.tasks.scheduled")

@@ -418,31 +418,41 @@ def _finish(
     review: Review | None = None,
 ) -> WorkflowEvent:
     """Save the item (with its stored reader page), write its one audit event and queue the signal for after commit."""
-    publishing.save(item)
-    if signal in (signals.published, signals.archived):
-        # In this transaction, not after it: a glossary term's re-link, run as soon as the term commits,
-        # finds the articles through the index, and an article published a moment earlier must be there.
-        search.index_item(item)
-    if isinstance(item, GlossaryTerm) and signal in (signals.published, signals.archived):
-        # Recorded in this transaction, done after commit (healthlib.derived_work): never half-done.
-        derived_work.record_term_change(item)
-    purge.record_transition(item, action)  # the HTTP cache in front, after commit (healthlib.purge)
-    event = WorkflowEvent.objects.create(
-        item=item,
-        revision=revision,
-        action=f"healthlib.{action}",
-        from_state=from_state,
-        to_state=item.state,
-        actor=user if user is not None and user.pk else None,
-        actor_name=_user_name(user),
-        comment=comment,
-    )
-    if signal is not None:
-        transaction.on_commit(
-            partial(
-                _send, signal, sender=type(item), item=item, revision=revision, user=user, review=review, event=event
-            )
+    # Purges recorded here (healthlib.purge) are sent after commit, after the signal's receivers have
+    # retired healthlib's own cached pages: a reader's request in between would hand the edge the old page.
+    with purge.holding():
+        publishing.save(item)
+        if signal in (signals.published, signals.archived):
+            # In this transaction, not after it: a glossary term's re-link, run as soon as the term commits,
+            # finds the articles through the index, and an article published a moment earlier must be there.
+            search.index_item(item)
+        if isinstance(item, GlossaryTerm) and signal in (signals.published, signals.archived):
+            # Recorded in this transaction, done after commit (healthlib.derived_work): never half-done.
+            derived_work.record_term_change(item)
+        purge.record_transition(item, action)  # the HTTP cache in front, after commit (healthlib.purge)
+        event = WorkflowEvent.objects.create(
+            item=item,
+            revision=revision,
+            action=f"healthlib.{action}",
+            from_state=from_state,
+            to_state=item.state,
+            actor=user if user is not None and user.pk else None,
+            actor_name=_user_name(user),
+            comment=comment,
         )
+        if signal is not None:
+            transaction.on_commit(
+                partial(
+                    _send,
+                    signal,
+                    sender=type(item),
+                    item=item,
+                    revision=revision,
+                    user=user,
+                    review=review,
+                    event=event,
+                )
+            )
     return event
 
 

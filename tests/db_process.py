@@ -178,7 +178,7 @@ def hang_at(stage: str, after: int, marker: Path) -> None:
 
     module, name = {
         "expand": (derived_work, "affected_article_ids"),
-        "page": (publishing, "refresh"),
+        "page": (publishing, "store_page"),
         "purge": (derived_work, "_purge"),
     }[stage]
     original, calls = getattr(module, name), 0

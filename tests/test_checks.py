@@ -8,6 +8,7 @@ tables, the ids in ``healthlib/checks.py`` and the README's table of checks in s
 import re
 from pathlib import Path
 
+import django
 import pytest
 from django.conf import settings
 from django.core.checks import registry
@@ -15,6 +16,8 @@ from django.test import override_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FASTLY_OPTIONS = {"BACKEND": "fastly", "SERVICE_ID": "s", "API_TOKEN": "t"}
+# django.tasks from Django 6, the django-tasks backport before.
+DUMMY_TASKS = ("django.tasks" if django.VERSION >= (6,) else "django_tasks") + ".backends.dummy.DummyBackend"
 
 FIRES = {
     "healthlib.E001": [({"HEALTHLIB": ["not", "a", "dict"]}, "HEALTHLIB must be a dict.")],
@@ -209,6 +212,13 @@ FIRES = {
             "HEALTHLIB['PURGE_BACKENDS'] purge by tag, but no page carries tags.",
         )
     ],
+    "healthlib.E050": [
+        (
+            {"TASKS": {"default": {"BACKEND": DUMMY_TASKS}}},
+            "The task backend 'default' is the dummy backend: healthlib's emails, purges and re-linking would "
+            "never run.",
+        )
+    ],
 }
 
 PASSES = {
@@ -248,6 +258,9 @@ PASSES = {
     },
     "healthlib.E047": {"HEALTHLIB": {"PURGE_BACKENDS": {"cdn": {"BACKEND": "cloudfront", "DISTRIBUTION_ID": "E1"}}}},
     "healthlib.E048": {"HEALTHLIB": {"CACHE_TAG_HEADER": "Surrogate-Key", "PURGE_BACKENDS": {"edge": FASTLY_OPTIONS}}},
+    "healthlib.E050": {
+        "TASKS": {"default": {"BACKEND": DUMMY_TASKS.replace("dummy.DummyBackend", "immediate.ImmediateBackend")}}
+    },
 }
 
 

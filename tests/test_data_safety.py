@@ -27,7 +27,7 @@ from healthlib.models import (
     WorkflowEvent,
 )
 from tests.db_process import live_snapshot, make_accounts, publish_everything
-from tests.test_import_export import tricky_folder
+from tests.test_content_files_sync import tricky_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTECTED_MODELS = [Article, GlossaryTerm, Revision, Review, WorkflowEvent]

@@ -12,7 +12,16 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from healthlib.conf import healthlib_settings
-from healthlib.models import ContentItem, Decision, Review, ReviewerProfile, Revision, State, WorkflowEvent
+from healthlib.models import (
+    ContentItem,
+    Decision,
+    OutgoingEmail,
+    Review,
+    ReviewerProfile,
+    Revision,
+    State,
+    WorkflowEvent,
+)
 from immunotherapy.management.commands.load_demo import Command as LoadDemo
 
 
@@ -40,6 +49,7 @@ def test_load_demo_twice(db):
     assert snapshot() == first
     assert "already loaded; nothing changed" in again
     assert not mail.outbox  # the simulated history sends no email
+    assert not OutgoingEmail.objects.exists()  # nor records one for a task worker to send later
 
     # Accounts, with the demo password and the right roles.
     editor = User.objects.get(username="editor")

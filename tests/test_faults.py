@@ -28,8 +28,8 @@ from healthlib import publishing, workflow
 from healthlib.models import Article, ContentItem, GlossaryTerm, Review, Revision, State, WorkflowEvent
 from tests.conftest import ARTICLE_CONTENT, edited
 from tests.db_process import counts
+from tests.test_content_files_sync import tricky_folder
 from tests.test_data_safety import ROOT, migrated_db_file, run_process  # noqa: F401 (fixture)
-from tests.test_import_export import tricky_folder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

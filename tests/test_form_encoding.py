@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from healthlib.models import Revision, WorkflowEvent
-from tests.test_admin import change_url, form_data, snapshot
+from tests.admin_pages import change_url, form_data, snapshot
 
 MESSAGE = "The form was sent with text that is not valid UTF-8, so nothing was saved."
 URLENCODED = "application/x-www-form-urlencoded"

@@ -72,3 +72,30 @@ def test_a_raw_h1_tag_is_dropped_by_the_sanitizer_and_its_text_kept():
     html = render_markdown("<h1>Raw</h1>\n\ntext")
     assert "<h1" not in html and "<h2" not in html
     assert "Raw" in html
+
+
+# ---------------------------------------------------------------- one Markdown instance per thread, reset per text
+
+
+def _fresh(text):
+    """``render_document`` in a new thread: on a Markdown instance that converted nothing before."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(render_document, text).result()
+
+
+def test_a_reused_markdown_instance_carries_nothing_from_one_text_to_the_next():
+    from healthlib.exceptions import MarkdownTooComplex
+
+    from .test_html import demo_texts
+
+    footnotes = "A claim.[^1]\n\n## Why\n\nText.\n\n[^1]: The source."
+    texts = [footnotes, "Plain text, no heading.", "## Same\n\n## Same", *list(demo_texts().values())[:40]]
+    for text in texts:
+        assert render_document(text) == _fresh(text), text
+    # Half-way through a text the bounds refuse, then a text that must not see its state.
+    with pytest.raises(MarkdownTooComplex):
+        render_document("## Left over\n\nA note.[^2]\n\n[^2]: Kept?\n\n" + "[" * 2000)
+    assert render_document("Plain text, no heading.") == _fresh("Plain text, no heading.")
+    assert render_document(footnotes).toc_html == _fresh(footnotes).toc_html != ""

@@ -20,8 +20,8 @@ from healthlib.content_schema import clean_article_content, clean_term_content
 from healthlib.exceptions import InvalidContent, MarkdownTooComplex
 from healthlib.markup import MAX_BRACKET_WORK, MAX_NESTING, check_markdown, render_document
 from healthlib.models import Revision
-from tests.test_admin import change_url, form_data, snapshot
-from tests.test_import_export import TRICKY_ARTICLE, counts, run_import, tricky_folder
+from tests.admin_pages import change_url, form_data, snapshot
+from tests.test_content_files_sync import TRICKY_ARTICLE, counts, run_import, tricky_folder
 
 PREVIEW = "/markdownx/markdownify/"
 #: About a thousand nested emphasis markers (7 KB): RecursionError in the table of contents before.

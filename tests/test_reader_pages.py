@@ -273,7 +273,7 @@ def test_only_a_topics_name_or_slug_re_stores_its_articles(
     library, topic, monkeypatch, django_capture_on_commit_callbacks
 ):
     refreshed: list[int] = []
-    monkeypatch.setattr(publishing, "refresh", refreshed.append)
+    monkeypatch.setattr(publishing, "store_page", lambda article_id, *args, **kwargs: refreshed.append(article_id))
     with django_capture_on_commit_callbacks(execute=True):
         topic.description = "A new description (shown on the topic page only)."
         topic.save()

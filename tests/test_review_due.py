@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime
+import io
 
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from django.core.management import call_command
+from django.test import override_settings
 from django.utils import timezone
 
-from healthlib import review_due, workflow
-from healthlib.models import Article, ContentItem, Decision, Review, Revision, State, content_hash
+from healthlib import notifications, review_due, tasks, workflow
+from healthlib.models import Article, ContentItem, Decision, OutgoingEmail, Review, Revision, State, content_hash
 from tests.conftest import ARTICLE_CONTENT, edited, make_user
 
 DAY = datetime.timedelta(days=1)
@@ -270,3 +272,86 @@ def test_mail_failure_exits_2_and_says_why(library, capsys, email_backend):
     code, out, err = run(capsys, "--email")
     assert code == 2
     assert "Could not send the reminders: mail server down" in err
+
+
+# ---------------------------------------------------------------- reminders once a day, through the outbox
+
+
+def reminded() -> list[str]:
+    return sorted(to for message in mail.outbox for to in message.to)
+
+
+def test_a_second_run_the_same_day_reminds_nobody_again(library, capsys):
+    run(capsys, "--email")
+    assert reminded() == ["editor@example.org", "reviewer@example.org"]
+    code, out, _ = run(capsys, "--email")
+    assert code == 1 and "Sent 0 reminder(s)." in out
+    assert "2 person(s) were already reminded today" in out
+    assert reminded() == ["editor@example.org", "reviewer@example.org"]
+    # The next day is another period: each is reminded again, once.
+    tomorrow = review_due.report(today=timezone.localdate() + DAY)
+    review_due.send_reminders(tomorrow)
+    review_due.send_reminders(tomorrow)
+    assert reminded() == ["editor@example.org"] * 2 + ["reviewer@example.org"] * 2
+
+
+def test_the_task_reminds_once_however_often_it_runs(library):
+    first = tasks.send_review_reminders.enqueue()
+    second = tasks.send_review_reminders.enqueue()
+    assert first.return_value == {"recorded": 2, "sent": 2}
+    assert second.return_value == {"recorded": 0, "sent": 0}
+    assert reminded() == ["editor@example.org", "reviewer@example.org"]
+    keys = set(OutgoingEmail.objects.filter(name="review_due").values_list("key", flat=True))
+    today = timezone.localdate().isoformat()
+    assert all(key.startswith(f"healthlib.review_due:{today}:user=") for key in keys) and len(keys) == 2
+
+
+def test_failed_reminders_are_kept_and_the_next_run_sends_them(library, capsys, email_backend, settings):
+    tests_backend = {name: getattr(settings, name) for name in ("MAILERS", "EMAIL_BACKEND") if hasattr(settings, name)}
+    email_backend("tests.test_review_due.BrokenBackend")
+    code, _, err = run(capsys, "--email")
+    assert code == 2 and "Could not send the reminders: mail server down" in err
+    rows = OutgoingEmail.objects.filter(name="review_due")
+    assert rows.count() == 2 and all(row.attempts == 1 and "mail server down" in row.last_error for row in rows)
+    result = tasks.send_review_reminders.enqueue()
+    assert result.status == "FAILED" and "EmailsFailed" in result.errors[0].exception_class_path
+    for name, value in tests_backend.items():
+        setattr(settings, name, value)
+    code, out, _ = run(capsys, "--email")  # the same day: today's reminders, not new ones
+    assert "Sent 2 reminder(s)." in out
+    assert reminded() == ["editor@example.org", "reviewer@example.org"]
+    assert [(row.attempts, row.sent_at is not None) for row in rows.all()] == [(2, True)] * 2
+
+
+def test_a_reminder_run_killed_mid_way_is_finished_by_the_next(library, monkeypatch):
+    original = notifications._send_one
+    calls = []
+
+    def killed_at_the_second(backend, row_id, outcome):
+        calls.append(row_id)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(backend, row_id, outcome)
+
+    monkeypatch.setattr(notifications, "_send_one", killed_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        tasks.send_review_reminders.call()
+    assert len(reminded()) == 1 and notifications.pending().filter(name="review_due").count() == 1
+    monkeypatch.setattr(notifications, "_send_one", original)
+    assert tasks.send_review_reminders.call() == {"recorded": 0, "sent": 1}
+    assert reminded() == ["editor@example.org", "reviewer@example.org"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_hands_the_reminders_to_the_worker(editor, reviewer):
+    from django_tasks_db.models import DBTaskResult
+
+    live_article(editor, reviewer, "late", -1)
+    mail.outbox.clear()
+    with override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}):
+        call_command("healthlib_review_due", "--enqueue", "--soon-days", "7", stdout=io.StringIO())
+        [queued] = DBTaskResult.objects.all()
+        assert queued.status == "READY" and queued.args_kwargs["kwargs"] == {"soon_days": 7}
+        assert mail.outbox == []
+        call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    assert reminded() == ["editor@example.org", "reviewer@example.org"]

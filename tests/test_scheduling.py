@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import datetime
+import io
 import logging
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from healthlib import workflow
+from healthlib import tasks, workflow
 from healthlib.exceptions import InvalidContent, NotPermitted, StaleVersion, TransitionNotAllowed
-from healthlib.models import Article, ContentItem, State, WorkflowEvent
+from healthlib.models import Article, ContentItem, OutgoingEmail, State, WorkflowEvent
 from healthlib.scheduling import publish_due
 from tests.conftest import ARTICLE_CONTENT, edited
 
 HOUR = datetime.timedelta(hours=1)
+DATABASE_BACKEND = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 @pytest.fixture
@@ -225,3 +228,84 @@ def test_command_exits_1_when_something_due_was_not_published(scheduled, editor,
     code, out, err = run_command("healthlib_publish_scheduled", capsys)
     assert code == 1
     assert "Not published: “Checkpoint inhibitors”" in err
+
+
+# ---------------------------------------------------------------- the task (healthlib.tasks.publish_scheduled)
+
+
+def publish_events(item) -> int:
+    return WorkflowEvent.objects.filter(item=item, action="healthlib.publish").count()
+
+
+def test_the_task_publishes_once_however_often_it_runs(scheduled, editor, django_capture_on_commit_callbacks):
+    make_due(scheduled)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = tasks.publish_scheduled.enqueue()
+        second = tasks.publish_scheduled.enqueue()
+    assert first.return_value == {"published": [scheduled.pk]}
+    assert second.return_value == {"published": []}
+    assert Article.objects.get(pk=scheduled.pk).state == State.PUBLISHED
+    assert publish_events(scheduled) == 1
+    # Its "published" email was recorded once, with the publish, and sent once.
+    assert OutgoingEmail.objects.filter(name="published").count() == 1
+    # (The fixture's submit and approve did not commit: their emails went out with this commit.)
+    assert [m.subject for m in mail.outbox].count("Published: Checkpoint inhibitors") == 1
+
+
+def test_a_run_killed_mid_way_is_finished_by_the_next(scheduled, editor, editor2, reviewer, monkeypatch):
+    other = workflow.create_article(editor2, slug="other", article_type="drug", content=ARTICLE_CONTENT)
+    workflow.submit(other, editor2)
+    workflow.approve(other, reviewer)
+    workflow.schedule_publish(other, editor2, at=timezone.now() + 2 * HOUR)
+    for item in (scheduled, other):
+        make_due(item)
+    original = workflow.publish
+    calls = []
+
+    def killed_at_the_second(item, user, **kwargs):
+        calls.append(item.pk)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the worker dies: nothing in the process catches it
+        return original(item, user, **kwargs)
+
+    monkeypatch.setattr(workflow, "publish", killed_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        tasks.publish_scheduled.call()
+    states = dict(Article.objects.filter(pk__in=[scheduled.pk, other.pk]).values_list("pk", "state"))
+    assert sorted(states.values()) == [State.APPROVED, State.PUBLISHED]
+    monkeypatch.setattr(workflow, "publish", original)
+    assert len(tasks.publish_scheduled.call()["published"]) == 1
+    for item in (scheduled, other):
+        assert Article.objects.get(pk=item.pk).state == State.PUBLISHED
+        assert publish_events(item) == 1
+
+
+def test_a_skipped_item_fails_the_task_with_its_reason(scheduled, editor):
+    make_due(scheduled)
+    editor.groups.clear()
+    result = tasks.publish_scheduled.enqueue()
+    assert result.status == "FAILED"
+    assert "ScheduledItemsSkipped" in result.errors[0].exception_class_path
+    assert "permission" in result.errors[0].traceback
+    assert Article.objects.get(pk=scheduled.pk).state == State.APPROVED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_hands_the_run_to_the_worker_and_scheduling_defers_a_run(editor, reviewer):
+    from django_tasks_db.models import DBTaskResult
+
+    article = workflow.create_article(editor, slug="a", article_type="drug", content=ARTICLE_CONTENT)
+    workflow.submit(article, editor)
+    workflow.approve(article, reviewer)
+    with override_settings(TASKS=DATABASE_BACKEND):
+        at = timezone.now() + HOUR
+        workflow.schedule_publish(article, editor, at=at)
+        # On a backend that can defer, a run waits for the go-live time (cron stays the safety net).
+        [deferred] = DBTaskResult.objects.all()
+        assert deferred.task_path.endswith("publish_scheduled") and deferred.run_after == at
+        make_due(article)
+        call_command("healthlib_publish_scheduled", "--enqueue", stdout=io.StringIO())
+        assert Article.objects.get(pk=article.pk).state == State.APPROVED  # queued, not done
+        call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    assert Article.objects.get(pk=article.pk).state == State.PUBLISHED
+    assert publish_events(article) == 1

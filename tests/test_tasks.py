@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Q
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from healthlib import derived_work, glossary_automaton, glossary_linker, publishing, search, tasks, workflow
 from healthlib.markup import render_document
@@ -151,6 +152,63 @@ def test_archiving_a_term_unlinks_through_the_mention_index(wf, term, editor, re
     assert not DerivedWork.objects.exists()
 
 
+def test_a_chunk_is_derived_with_the_same_few_queries_whatever_its_size(
+    wf, editor, reviewer, django_assert_num_queries
+):
+    articles = live_articles(wf, editor, reviewer, 6)
+    workflow.publish(approved_term(editor, reviewer), editor)  # recorded, not run
+    glossary = glossary_linker.get_glossary()
+    for chunk in (articles[:1], articles):
+        ids = [a.pk for a in chunk]
+        # The articles with their live revisions, their topics, their mention rows, the terms they link.
+        with django_assert_num_queries(4):
+            pages = publishing.derive_pages(ids, relink=ids, glossary=glossary)
+        assert sorted(pages) == sorted(ids)
+        assert all('href="/health/glossary/t-cell/"' in page.article.live_page_html for page in pages.values())
+
+
+def test_each_article_of_a_chunk_is_stored_with_a_few_queries_of_its_own(wf, editor, reviewer, monkeypatch):
+    articles = live_articles(wf, editor, reviewer, 6)
+    workflow.publish(approved_term(editor, reviewer), editor)
+    counts = []
+    original = derived_work._run_article
+
+    def counting(*args, **kwargs):
+        with CaptureQueriesContext(connection) as queries:
+            result = original(*args, **kwargs)
+        counts.append(len(queries))
+        return result
+
+    monkeypatch.setattr(derived_work, "_run_article", counting)
+    derived_work.run_pending()
+    assert all(linked(a) for a in articles)
+    # Its transaction (a savepoint inside the test's) with the row lock, its work rows, its body and
+    # page, the item's time of change and its new row in the term-mention index; nothing is read again.
+    assert counts == [7] * len(articles)
+    assert page_check() == {"stale": [], "pending": 0}
+
+
+def test_an_article_republished_after_its_chunk_was_read_is_derived_again_under_its_lock(
+    wf, editor, reviewer, monkeypatch
+):
+    articles = live_articles(wf, editor, reviewer, 3)
+    workflow.publish(approved_term(editor, reviewer), editor)
+    original = publishing.derive_pages
+
+    def then_an_editor_republishes(ids, **kwargs):
+        pages = original(ids, **kwargs)
+        target = Article.objects.get(pk=articles[1].pk)
+        reader_fixtures.republish(wf, target, editor, reviewer, edited(ARTICLE_CONTENT, body="New: T cells, more."))
+        return pages
+
+    monkeypatch.setattr(publishing, "derive_pages", then_an_editor_republishes)
+    assert derived_work.run_pending().failed == []
+    # Stored from the chunk's read, the page would show the old revision again.
+    assert "more" in Article.objects.get(pk=articles[1].pk).live_body_html
+    assert all(linked(a) for a in articles)
+    assert page_check() == {"stale": [], "pending": 0}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_with_the_database_backend_the_publish_request_returns_before_the_relink(client, editor, reviewer):
     articles = [
@@ -174,10 +232,16 @@ def test_with_the_database_backend_the_publish_request_returns_before_the_relink
         assert item.live_revision_id is not None
         # The request is back; the work is recorded and queued, not done.
         assert DerivedWork.objects.filter(action=WorkAction.RELINK_TERM).count() == 1
-        assert DBTaskResult.objects.filter(status="READY").count() == 1
+        # (The publish's email is queued too, as a task of its own: healthlib.notifications.)
+        relink = DBTaskResult.objects.filter(task_path="healthlib.tasks.run_derived_work")
+        assert relink.filter(status="READY").count() == 1
         assert not any(linked(a) for a in articles)
         call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
-        assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+        assert relink.get().status == "SUCCESSFUL"
+        assert set(DBTaskResult.objects.values_list("task_path", "status")) == {
+            ("healthlib.tasks.run_derived_work", "SUCCESSFUL"),
+            ("healthlib.tasks.send_emails", "SUCCESSFUL"),
+        }
     assert all(linked(a) for a in articles)
     assert not DerivedWork.objects.exists()
 
@@ -203,14 +267,14 @@ def test_a_failing_article_keeps_its_row_and_error_and_the_rest_is_done(wf, edit
     articles = live_articles(wf, editor, reviewer, 3)
     item = approved_term(editor, reviewer)
     workflow.publish(item, editor)
-    original = publishing.relink_article
+    original = publishing.store_page
 
-    def fail_on_second(article_id, glossary=None):
+    def fail_on_second(article_id, *args, **kwargs):
         if article_id == articles[1].pk:
             raise ValueError("renderer exploded")
-        return original(article_id, glossary)
+        return original(article_id, *args, **kwargs)
 
-    monkeypatch.setattr(publishing, "relink_article", fail_on_second)
+    monkeypatch.setattr(publishing, "store_page", fail_on_second)
     with pytest.raises(tasks.DerivedWorkFailed):
         tasks.run_derived_work.call()
     row = DerivedWork.objects.get(action=WorkAction.RELINK_ARTICLE)
@@ -220,7 +284,7 @@ def test_a_failing_article_keeps_its_row_and_error_and_the_rest_is_done(wf, edit
     # The failed page keeps its old, consistent state; the cached pages are retired for the others
     # (a failing page never holds back the purges of later changes, such as a renamed topic's).
     assert not DerivedWork.objects.filter(action=WorkAction.PURGE).exists()
-    monkeypatch.setattr(publishing, "relink_article", original)
+    monkeypatch.setattr(publishing, "store_page", original)
     call_command("healthlib_relink", "--pending", verbosity=0)
     assert linked(articles[1])
     assert not DerivedWork.objects.exists()
@@ -232,10 +296,10 @@ def test_a_failing_relink_never_fails_the_editors_publish(
     (article,) = live_articles(wf, editor, reviewer, 1)
     item = approved_term(editor, reviewer)
 
-    def explode(*args):
+    def explode(*args, **kwargs):
         raise ValueError("renderer exploded")
 
-    monkeypatch.setattr(publishing, "relink_article", explode)
+    monkeypatch.setattr(publishing, "store_page", explode)
     client.force_login(editor)
     with django_capture_on_commit_callbacks(execute=True):  # the immediate backend runs the task here
         response = client.post(action_url(item, "publish"), {"revision": item.latest_revision_id})

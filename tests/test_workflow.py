@@ -22,6 +22,7 @@ from healthlib.exceptions import (
 )
 from healthlib.models import Article, Decision, GlossaryTerm, Review, ReviewerProfile, Revision, State, WorkflowEvent
 from tests.conftest import ARTICLE_CONTENT, edited, make_user
+from tests.content_samples import TERM_CONTENT, nothing_written
 
 
 def counts():
@@ -375,3 +376,86 @@ def test_names_on_the_record_are_one_line(article, editor):
     assert review.reviewer_name == "Ana Injected Ruiz"
     assert WorkflowEvent.objects.filter(action="healthlib.approve").get().actor_name == "Ana Injected Ruiz"
     assert WorkflowEvent.objects.filter(action="healthlib.submit").get().actor_name == "Maria Injected Lopez"
+
+
+# ---------------------------------------------------------------- bad input at the limits: slugs
+
+
+BAD_SLUGS = {
+    "space and bang": "Bad Slug!",
+    "too long": "a" * 201,
+    "empty": "",
+    "non-ascii": "ümlaut",
+    "nul": "x\x00y",
+    "dots and slashes": "../etc/passwd",
+    "percent": "%00",
+    "newline": "slug\n",
+}
+
+
+@pytest.mark.parametrize("slug", list(BAD_SLUGS.values()), ids=list(BAD_SLUGS))
+def test_bad_article_slugs_are_invalid_content(editor, slug):
+    with pytest.raises(InvalidContent) as refused:
+        workflow.create_article(editor, slug=slug, article_type="treatment", content=ARTICLE_CONTENT)
+    assert "slug" in refused.value.errors
+    assert refused.value.status_code == 400
+    assert nothing_written()
+
+
+@pytest.mark.parametrize("slug", list(BAD_SLUGS.values()), ids=list(BAD_SLUGS))
+def test_bad_term_slugs_are_invalid_content(editor, slug):
+    with pytest.raises(InvalidContent) as refused:
+        workflow.create_glossary_term(editor, slug=slug, content=TERM_CONTENT)
+    assert "slug" in refused.value.errors
+    assert nothing_written()
+
+
+def test_longest_slug_is_accepted_and_unknown_article_type_refused(editor):
+    article = workflow.create_article(editor, slug="a" * 200, article_type="treatment", content=ARTICLE_CONTENT)
+    assert article.slug == "a" * 200
+    with pytest.raises(InvalidContent) as refused:
+        workflow.create_article(editor, slug="ok", article_type="nonsense", content=ARTICLE_CONTENT)
+    assert "article_type" in refused.value.errors
+
+
+# ---------------------------------------------------------------- bad input at the limits: a comment's size
+
+
+def test_overlong_comment_is_invalid_content(article, editor):
+    with pytest.raises(InvalidContent):
+        workflow.submit(article, editor, comment="x" * (workflow.MAX_COMMENT + 1))
+
+
+# ---------------------------------------------------------------- bad input at the limits: go-live times and review intervals
+
+
+@pytest.fixture
+def approved(article, editor, reviewer):
+    workflow.submit(article, editor)
+    workflow.approve(article, reviewer)
+    return Article.objects.get(pk=article.pk)
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime.datetime(2099, 1, 1, 9, 0),  # naive
+        timezone.now() - datetime.timedelta(seconds=1),
+        datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC),
+        datetime.date(2099, 1, 1),
+        "2099-01-01T09:00",
+        None,
+    ],
+    ids=["naive", "just past", "epoch", "date only", "string", "none"],
+)
+def test_invalid_go_live_times_are_invalid_content(approved, editor, at):
+    with pytest.raises(InvalidContent) as refused:
+        workflow.schedule_publish(approved, editor, at=at)
+    assert refused.value.errors.get("publish_at")
+    assert Article.objects.get(pk=approved.pk).publish_at is None
+
+
+@pytest.mark.parametrize("days", [0, -1, 3651, True, "30", 1.5])
+def test_invalid_review_intervals_are_invalid_content(article, editor, days):
+    with pytest.raises(InvalidContent):
+        workflow.set_review_interval(article, editor, days)

@@ -38,7 +38,7 @@ from django.core.cache import caches
 from django.db import connection, transaction
 from django.test import Client, TestCase, override_settings
 
-from healthlib import editor_preview, notifications, preview_links, signals, workflow
+from healthlib import editor_preview, notifications, preview_links, workflow
 from healthlib.conf import DEFAULTS, healthlib_settings
 from healthlib.exceptions import InvalidContent
 from healthlib.models import Article, GlossaryTerm, ReviewerProfile
@@ -187,9 +187,8 @@ def corpus(request, django_db_setup, django_db_blocker):
             )
         with transaction.atomic():
             # Run the after-commit work (search index, glossary relinking) as a commit would. Mail is
-            # plain text and not an HTML entry point: its receivers are off while the corpus is built.
-            for signal in (signals.submitted, signals.changes_requested, signals.approved, signals.published):
-                signal.disconnect(dispatch_uid=f"healthlib.notify.{signal_name(signal)}")
+            # plain text and not an HTML entry point: its recording is off while the corpus is built.
+            notifications.disconnect()
             try:
                 with override_settings(HEALTHLIB=NO_CHECKLIST), TestCase.captureOnCommitCallbacks(execute=True):
                     data = _build_corpus(part)
@@ -201,12 +200,6 @@ def corpus(request, django_db_setup, django_db_blocker):
         caches["default"].clear()
     for field, ids in data["rejected"].items():
         REJECTED[field] |= ids
-
-
-def signal_name(signal) -> str:
-    return next(
-        name for name in ("submitted", "changes_requested", "approved", "published") if getattr(signals, name) is signal
-    )
 
 
 def _build_corpus(part: int) -> dict:

@@ -13,6 +13,7 @@ from healthlib.models.content import (
 from healthlib.models.derived import DerivedWork, WorkAction
 from healthlib.models.link_checks import ReferenceCheck
 from healthlib.models.mentions import TermMention
+from healthlib.models.outbox import OutgoingEmail
 from healthlib.models.profiles import CredentialVerification, ReviewerProfile
 from healthlib.models.purge import PurgeRequest
 from healthlib.models.reports import ProblemReport, ReportStatus
@@ -31,6 +32,7 @@ __all__ = [
     "DerivedWork",
     "GlossaryTerm",
     "Kind",
+    "OutgoingEmail",
     "ProblemReport",
     "ProtectedContentError",
     "PurgeRequest",

@@ -21,10 +21,12 @@ the workflow (:func:`record_transition`), to term links (:func:`record_links`) a
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
+import threading
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -66,8 +68,37 @@ def record(tags: Iterable[str], *, after_page_work: bool = False) -> int:
     PurgeRequest.objects.bulk_create(
         [PurgeRequest(backend=alias, tag=tag, after_page_work=after_page_work) for alias in aliases for tag in tags]
     )
-    transaction.on_commit(_announce)
+    held = getattr(_holding, "recorded", None)
+    if held is not None:
+        held.append(True)
+    else:
+        transaction.on_commit(_announce)
     return len(tags) * len(aliases)
+
+
+_holding = threading.local()
+
+
+@contextlib.contextmanager
+def holding() -> Iterator[None]:
+    """Purges recorded inside are announced when it is left, not when they are recorded.
+
+    After-commit callbacks run in the order they were registered. A workflow transition records
+    purges (a newly linked term's, its own) before it queues the signal whose receivers retire
+    healthlib's own cached pages; announced at once, the purge would reach the edge first, and a
+    reader's request in between would hand the edge the old page to keep. The transition leaves
+    this block after queueing its signal.
+    """
+    outer = getattr(_holding, "recorded", None)
+    _holding.recorded = []
+    try:
+        yield
+    finally:
+        recorded, _holding.recorded = _holding.recorded, outer
+    if recorded and outer is not None:
+        outer.append(True)
+    elif recorded:
+        transaction.on_commit(_announce)
 
 
 def record_change(tags: cache_tags.ChangeTags) -> None:

@@ -1,9 +1,16 @@
-"""Publish what is scheduled to go live. Run it from cron, e.g. every five minutes."""
+"""Publish what is scheduled to go live.
+
+Run it from cron, e.g. every five minutes::
+
+    manage.py healthlib_publish_scheduled            # publish what is due, in this process
+    manage.py healthlib_publish_scheduled --enqueue  # hand the run to the task worker and return
+"""
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from healthlib import tasks
 from healthlib.scheduling import publish_due
 
 
@@ -13,7 +20,18 @@ class Command(BaseCommand):
         "Safe to run repeatedly. Exits with status 1 when something due could not be published."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--enqueue",
+            action="store_true",
+            help="Hand the run to the task backend (healthlib.tasks.publish_scheduled) and return.",
+        )
+
     def handle(self, *args, **options):
+        if options["enqueue"]:
+            task = tasks.publish_scheduled.enqueue()
+            self.stdout.write(_("Scheduled publishing handed to the task backend (task %(id)s).") % {"id": task.id})
+            return
         result = publish_due()
         for item in result:
             self.stdout.write(

@@ -5,35 +5,28 @@ Meant for cron and monitoring::
     manage.py healthlib_review_due                    # print the report
     manage.py healthlib_review_due --email            # and send one reminder per responsible person
     manage.py healthlib_review_due --email --dry-run  # print those emails instead of sending them
+    manage.py healthlib_review_due --enqueue          # hand the reminders to the task worker, return
+
+A person is reminded once a day however often this runs (``healthlib.review_due.send_reminders``).
 
 Exit status: 0 nothing overdue; 1 something is overdue; 2 reminders could not be sent.
 """
 
 from __future__ import annotations
 
-import logging
-
-from django.core.mail import EmailMessage
 from django.core.management.base import BaseCommand, CommandParser
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from healthlib.conf import healthlib_settings
-from healthlib.notifications import mail_connection
-from healthlib.review_due import ReviewDueReport, report, responsible_people
-
-logger = logging.getLogger("healthlib.review_due")
+from healthlib import tasks
+from healthlib.review_due import ReviewDueReport, person_name, reminder_emails, report, send_reminders
 
 
 def _kind(item) -> str:
     return str(item.get_kind_display())
 
 
-def _person(user) -> str:
-    if user is None:
-        return "-"
-    return user.get_full_name() or user.get_username()
+_person = person_name
 
 
 def _reviewers(item) -> str:
@@ -59,12 +52,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="With --email: print the emails instead of sending them."
         )
+        parser.add_argument(
+            "--enqueue",
+            action="store_true",
+            help="Hand today's reminders to the task backend (healthlib.tasks.send_review_reminders) and return.",
+        )
         parser.add_argument("--soon-days", type=int, default=30, help="What counts as due soon (default 30 days).")
         parser.add_argument(
             "--recent-days", type=int, default=30, help="What counts as recently reviewed (default 30 days)."
         )
 
     def handle(self, *args, **options) -> None:
+        if options["enqueue"]:
+            task = tasks.send_review_reminders.enqueue(soon_days=options["soon_days"])
+            self.stdout.write(_("Reminders handed to the task backend (task %(id)s).") % {"id": task.id})
+            return
         result = report(soon_days=options["soon_days"], recent_days=options["recent_days"])
         overdue, due_soon = list(result.overdue), list(result.due_soon)
         broken = result.broken_links()
@@ -142,48 +144,27 @@ class Command(BaseCommand):
     # ------------------------------------------------------------ reminders
 
     def remind(self, result: ReviewDueReport, overdue: list, due_soon: list, broken: list, *, dry_run: bool) -> bool:
-        """Send (or print) one reminder per responsible person. False when sending failed."""
-        overdue_ids = {item.pk for item in overdue}
-        due = responsible_people([*overdue, *due_soon])
-        # The same people are responsible for an article's references as for its review dates.
-        articles = list({row.article_id: row.article for row in broken}.values())
-        broken_by_person = {
-            person: [row for row in broken if row.article_id in {a.pk for a in items}]
-            for person, items in responsible_people(articles).items()
-        }
-        messages = []
-        for person in dict.fromkeys([*due, *broken_by_person]):
-            if not person.is_active or not person.email:
-                continue
-            items = due.get(person, [])
-            context = {
-                "person": person,
-                "name": _person(person),
-                "overdue": [item for item in items if item.pk in overdue_ids],
-                "due_soon": [item for item in items if item.pk not in overdue_ids],
-                "broken_links": broken_by_person.get(person, []),
-                "today": result.today,
-                "soon_days": result.soon_days,
-                "site_name": healthlib_settings.SITE_NAME,
-            }
-            subject = " ".join(render_to_string("healthlib/email/review_due_subject.txt", context).split())
-            body = render_to_string("healthlib/email/review_due_body.txt", context)
-            messages.append(EmailMessage(subject, body, healthlib_settings.EMAIL_FROM, [person.email]))
+        """Send (or print) one reminder per responsible person, once a day. False when sending failed."""
+        emails = reminder_emails(result, overdue, due_soon, broken)
         self.stdout.write("")
         if dry_run:
-            self.stdout.write(_("Dry run: %(n)d reminder(s) not sent.") % {"n": len(messages)})
-            for message in messages:
+            self.stdout.write(_("Dry run: %(n)d reminder(s) not sent.") % {"n": len(emails)})
+            for email in emails:
                 self.stdout.write("")
-                self.stdout.write(_("To: %(to)s") % {"to": ", ".join(message.to)})
-                self.stdout.write(_("Subject: %(subject)s") % {"subject": message.subject})
+                self.stdout.write(_("To: %(to)s") % {"to": ", ".join(email.recipients)})
+                self.stdout.write(_("Subject: %(subject)s") % {"subject": email.subject})
                 self.stdout.write("")
-                self.stdout.write(message.body.rstrip())
+                self.stdout.write(email.body.rstrip())
             return True
-        try:
-            sent = mail_connection().send_messages(messages) if messages else 0
-        except Exception as error:
-            logger.exception("healthlib could not send review-due reminders")
-            self.stderr.write(_("Could not send the reminders: %(error)s") % {"error": error})
+        recorded, outcome = send_reminders(result, emails)
+        earlier = len(emails) - len(recorded)
+        if earlier:
+            self.stdout.write(
+                _("%(n)d person(s) were already reminded today (or their reminder waits for a retry).") % {"n": earlier}
+            )
+        if outcome.failed:
+            self.stderr.write(_("Could not send the reminders: %(error)s") % {"error": outcome.errors[0]})
+            self.stderr.write(_("They are kept and tried again by the next run (admin: outgoing emails)."))
             return False
-        self.stdout.write(_("Sent %(n)d reminder(s).") % {"n": sent or 0})
+        self.stdout.write(_("Sent %(n)d reminder(s).") % {"n": len(outcome.sent)})
         return True

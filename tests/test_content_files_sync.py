@@ -1,4 +1,4 @@
-"""healthlib_import and healthlib_export: through the workflow, all or nothing, lossless."""
+"""healthlib.content_files.sync and the import and export commands: through the workflow, all or nothing, lossless."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from healthlib.models import (
     WorkflowEvent,
 )
 from tests.conftest import make_user
-from tests.test_content_files import ARTICLE, BAD_ARTICLES, PD_1, T_CELL, TOPICS, make_folder
+from tests.content_folders import ARTICLE, BAD_ARTICLES, PD_1, T_CELL, TOPICS, make_folder
 
 # Content that YAML could easily mangle: colons, quotes, YAML keywords, Unicode, multi-line text.
 TRICKY_ARTICLE = """\

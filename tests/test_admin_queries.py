@@ -1,4 +1,4 @@
-"""The review queue and the submission stored on the item by ``workflow.submit``.
+"""healthlib.admin.queries: the review queue, and the submission stored on the item by ``workflow.submit``.
 
 The queue reads ``ContentItem.submitted_at`` instead of searching the audit log, so these tests
 check that the stored submission is what the audit log says, through every transition in and out
