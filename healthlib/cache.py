@@ -81,8 +81,11 @@ from healthlib.conf import healthlib_settings
 logger = logging.getLogger(__name__)
 
 PAGE_KEY = "healthlib:page:{digest}"
-#: One generation per tag (see the module's docstring).
+#: One generation per tag (see the module's docstring); see :func:`tag_key`.
 TAG_KEY = "healthlib:tag:{tag}"
+#: Longest tag kept as written in its key: a page's own tag comes from its URL, which a reader may make
+#: as long as the server accepts, and memcached refuses keys over 250 characters.
+TAG_IN_KEY_MAX = 120
 #: Per page, across its renders: (ETag, Last-Modified) of the bytes it was last served with.
 VALIDATORS_KEY = "healthlib:validators:{digest}"
 #: A declared query parameter's normaliser: the raw value in, its canonical form (or None: ignored) out.
@@ -169,11 +172,18 @@ def _new_generation() -> int:
     return time.time_ns() + random.randrange(1000)
 
 
+def tag_key(tag: str) -> str:
+    """The cache key of a tag's generation: the tag itself, or its digest when it is long."""
+    if len(tag) > TAG_IN_KEY_MAX:
+        tag = "sha256-" + hashlib.sha256(tag.encode(errors="surrogatepass")).hexdigest()
+    return TAG_KEY.format(tag=tag)
+
+
 def generations(tags: Iterable[str], *, create: bool = False) -> tuple[int, ...] | None:
     """The current generations of ``tags``, or None if one is missing (``create``: made anew) or the
     cache cannot be read (logged)."""
     cache = _bookkeeping()
-    keys = [TAG_KEY.format(tag=tag) for tag in tags]
+    keys = [tag_key(tag) for tag in tags]
     try:
         found = _read(cache, keys)
         missing = [key for key in keys if key not in found]
@@ -250,7 +260,7 @@ def retire(tags: Iterable[str], *, moved: cache_tags.Moved | None = None) -> Non
 def retire_pages(own_tags: Iterable[str]) -> None:
     """Retire the cached pages known by these own tags (:func:`healthlib.cache_tags.own`), and the
     pages healthlib does not know."""
-    keys = [TAG_KEY.format(tag=tag) for tag in dict.fromkeys([*own_tags, _UNKNOWN_PAGES])]
+    keys = [tag_key(tag) for tag in dict.fromkeys([*own_tags, _UNKNOWN_PAGES])]
     try:
         _bookkeeping().delete_many(keys)
     except Exception:

@@ -110,3 +110,27 @@ def test_culling_the_page_cache_never_takes_a_generation(tmp_path, cull_frequenc
         assert page_cache.generations(tags) == found
         page_cache._file_memo.clear()  # read the files again, not the memo
         assert page_cache.generations(tags) == found
+
+
+@pytest.mark.parametrize("path", ["/health/articles/{}/", "/health/glossary/{}/", "/health/topics/{}/"])
+def test_a_very_long_address_makes_no_key_memcached_would_refuse(client, library, path):
+    """A page's own tag comes from its URL; the generation's key holds a digest of a long one
+    (Django warns of keys memcached refuses, and its memcached backends raise on them)."""
+    import warnings
+
+    from django.core.cache.backends.base import CacheKeyWarning
+
+    url = path.format("a" * 3000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert client.get(url).status_code == 404
+        assert client.get(url).status_code == 404
+    assert not [w for w in caught if issubclass(w.category, CacheKeyWarning)]
+
+
+def test_tag_keys_are_the_tag_or_a_digest_of_a_long_one():
+    assert page_cache.tag_key("hl-a-checkpoint-inhibitors") == "healthlib:tag:hl-a-checkpoint-inhibitors"
+    long_a, long_b = "hl-a-" + "a" * 2000, "hl-a-" + "a" * 1999 + "b"
+    assert len(page_cache.tag_key(long_a)) <= 250
+    assert page_cache.tag_key(long_a) != page_cache.tag_key(long_b)
+    assert page_cache.tag_key(long_a) == page_cache.tag_key(long_a)
