@@ -6,6 +6,7 @@ Reading lazily (instead of copying values at import time) keeps
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from typing import Any
 
@@ -89,6 +90,17 @@ DEFAULTS: dict[str, Any] = {
 
 
 #: The longest review interval in days (ten years): for ``REVIEW_INTERVAL_DAYS`` and for any one item.
+#: Waits between attempts at failed background work (purges, emails, derived work): the first, then
+#: doubling per failed attempt up to the longest.
+FIRST_RETRY_DELAY = datetime.timedelta(seconds=30)
+MAX_RETRY_DELAY = datetime.timedelta(hours=1)
+
+
+def retry_delay(attempts: int) -> datetime.timedelta:
+    """How long to wait before trying failed work again, after ``attempts`` failed attempts."""
+    return min(FIRST_RETRY_DELAY * 2 ** min(attempts, 10), MAX_RETRY_DELAY)
+
+
 MAX_REVIEW_INTERVAL_DAYS = 3650
 
 

@@ -40,7 +40,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from healthlib.conf import healthlib_settings
+from healthlib.conf import healthlib_settings, retry_delay
 from healthlib.models import OutgoingEmail, Review, WorkflowEvent
 from healthlib.roles import REVIEW, holders
 from healthlib.workflow import contributors
@@ -50,8 +50,6 @@ logger = logging.getLogger(__name__)
 #: Sent once the transaction that recorded emails has committed (``sender``: OutgoingEmail);
 #: :mod:`healthlib.tasks` enqueues the task that sends them.
 recorded = Signal()
-FIRST_RETRY_DELAY = datetime.timedelta(seconds=30)
-MAX_RETRY_DELAY = datetime.timedelta(hours=1)
 #: Sent rows are kept this long (the admin's record of what went out), then deleted by the sender.
 KEEP_SENT = datetime.timedelta(days=90)
 #: The transitions that send an email, by audit action, and the template each uses.
@@ -212,7 +210,7 @@ def pending():
 
 
 def _delay(attempts: int) -> datetime.timedelta:
-    return min(FIRST_RETRY_DELAY * 2 ** min(attempts, 10), MAX_RETRY_DELAY)
+    return retry_delay(attempts)
 
 
 def _send_one(backend: BaseEmailBackend, row_id: int, outcome: Outcome) -> None:

@@ -23,7 +23,6 @@ go-live time, so it goes live on time rather than at the next tick.
 
 from __future__ import annotations
 
-import datetime
 import logging
 
 from django.db import transaction
@@ -36,12 +35,10 @@ except ImportError:  # Django 5.2: the backport
     from django_tasks import task
 
 from healthlib import derived_work, link_checks, notifications, purge, review_due, scheduling
+from healthlib.conf import retry_delay
 from healthlib.models import WorkflowEvent
 
 logger = logging.getLogger(__name__)
-
-#: Longest wait before a failed run is tried again (the wait doubles per failed attempt up to this).
-MAX_RETRY_DELAY = datetime.timedelta(hours=1)
 
 
 class DerivedWorkFailed(Exception):
@@ -66,7 +63,7 @@ def _retry_later() -> None:
     if not backend.supports_defer:
         return  # the next change's task, or healthlib_relink, tries again
     attempts = max(derived_work.pending().values_list("attempts", flat=True), default=1)
-    delay = min(datetime.timedelta(seconds=30 * 2 ** min(attempts, 10)), MAX_RETRY_DELAY)
+    delay = retry_delay(attempts)
     run_derived_work.using(run_after=timezone.now() + delay).enqueue()
 
 

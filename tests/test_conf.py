@@ -59,3 +59,13 @@ def test_the_review_interval_bound_is_written_once():
         if "migrations" not in path.parts and str(MAX_REVIEW_INTERVAL_DAYS) in path.read_text(encoding="utf-8")
     )
     assert spelled == ["conf.py"]
+
+
+def test_failed_background_work_waits_twice_as_long_each_time_up_to_an_hour():
+    import datetime
+
+    from healthlib.conf import retry_delay
+
+    assert [retry_delay(n).total_seconds() for n in range(4)] == [30, 60, 120, 240]
+    assert retry_delay(7) == datetime.timedelta(hours=1)  # 3,840 s, capped
+    assert retry_delay(10_000) == datetime.timedelta(hours=1)

@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from healthlib import cache as page_cache
 from healthlib import cache_tags
-from healthlib.conf import healthlib_settings
+from healthlib.conf import MAX_RETRY_DELAY, healthlib_settings, retry_delay
 from healthlib.models import Article, DerivedWork, PurgeRequest, Topic, WorkAction
 from healthlib.purge.backends import PurgeBackend, PurgeFailed, configured
 
@@ -46,9 +46,6 @@ logger = logging.getLogger(__name__)
 #: Sent once the transaction that recorded purges has committed (``sender``: PurgeRequest);
 #: :mod:`healthlib.tasks` enqueues the task that sends them.
 recorded = Signal()
-#: First wait after a failure; doubles per failed attempt up to MAX_RETRY_DELAY.
-FIRST_RETRY_DELAY = datetime.timedelta(seconds=30)
-MAX_RETRY_DELAY = datetime.timedelta(hours=1)
 #: Page work that ``after_page_work`` rows wait for.
 PAGE_WORK = (WorkAction.RELINK_TERM, WorkAction.RELINK_ARTICLE, WorkAction.STORE_PAGE)
 
@@ -192,7 +189,7 @@ def pending():
 
 
 def _delay(attempts: int, retry_after: float | None) -> datetime.timedelta:
-    backoff = min(FIRST_RETRY_DELAY * 2 ** min(attempts, 10), MAX_RETRY_DELAY)
+    backoff = retry_delay(attempts)
     if retry_after is not None:
         return min(max(backoff, datetime.timedelta(seconds=retry_after)), MAX_RETRY_DELAY)
     return backoff
